@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#
+# make                 siw/siw.ko for KVER (default: the running kernel)
+# make all-kernels     build/<kver>/siw/siw.ko for every installed kernel
+#                      with headers, plus the test programs
+# make install         install siw.ko for KVER and run depmod
+# make check           the test suite (host unit tests, then VMs)
+# make C=1 / W=1       sparse / extra warnings, as in the kernel
+
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+# Treat warnings as errors so a warning cannot slip through CI.
+KBUILD_OPTS := KCFLAGS=-Werror $(if $(C),C=$(C)) $(if $(W),W=$(W))
+
+INSTALLED_KDIRS := $(wildcard /lib/modules/*/build/Makefile)
+INSTALLED_KVERS := $(patsubst /lib/modules/%/build/Makefile,%,$(INSTALLED_KDIRS))
+
+.PHONY: all modules all-kernels install clean check tests headers-check
+
+all: modules
+
+headers-check:
+	@if [ ! -f "$(KDIR)/Makefile" ]; then \
+		echo "error: no kernel headers for $(KVER) in $(KDIR)." >&2; \
+		if [ -n "$(INSTALLED_KVERS)" ]; then \
+			echo "  Installed: $(INSTALLED_KVERS)" >&2; \
+			echo "  Build for one with: make KVER=<version>" >&2; \
+		else \
+			echo "  None installed: run tools/setup.sh as root." >&2; \
+		fi; \
+		exit 1; \
+	fi
+
+modules: headers-check
+	$(MAKE) -C $(KDIR) M=$(TOP) $(KBUILD_OPTS) modules
+
+# Out-of-tree builds cannot put objects elsewhere on these kernels, so
+# each kernel gets a tree of symlinks to the sources to build in.
+build/%/siw/siw.ko: FORCE
+	@mkdir -p build/$*/siw build/$*/include
+	@ln -sf $(TOP)/Kbuild build/$*/Kbuild
+	@for f in $(TOP)/siw/*.[ch] $(TOP)/siw/Kbuild; do \
+		ln -sf $$f build/$*/siw/; done
+	@for f in $(TOP)/include/*.h; do ln -sf $$f build/$*/include/; done
+	@find build/$*/siw build/$*/include -xtype l -delete
+	$(MAKE) -C /lib/modules/$*/build M=$(TOP)/build/$* $(KBUILD_OPTS) modules
+
+# The kernel-consumer test module, built the same way.
+build/%/ktest/siw_ktest.ko: FORCE
+	@mkdir -p build/$*/ktest
+	@ln -sf $(TOP)/tests/kmod/Kbuild $(TOP)/tests/kmod/siw_ktest.c build/$*/ktest/
+	$(MAKE) -C /lib/modules/$*/build M=$(TOP)/build/$*/ktest $(KBUILD_OPTS) modules
+
+all-kernels: $(foreach v,$(INSTALLED_KVERS),build/$(v)/siw/siw.ko build/$(v)/ktest/siw_ktest.ko) tests
+
+tests:
+	$(MAKE) -C tests
+
+install: modules
+	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_DIR=updates modules_install
+	depmod -a $(KVER)
+
+check:
+	tests/run
+
+clean:
+	-[ -f "$(KDIR)/Makefile" ] && $(MAKE) -C $(KDIR) M=$(TOP) clean
+	rm -rf build
+	-$(MAKE) -C tests clean
+
+FORCE:

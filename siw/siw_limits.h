@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Every resource limit the device advertises, in one place, so that
+ * query_device, argument validation and the tests agree by construction.
+ */
+#ifndef SIW_LIMITS_H
+#define SIW_LIMITS_H
+
+#include "siw_abi.h"
+
+#define SIW_VENDOR_ID		0x736977	/* "siw" */
+#define SIW_VENDOR_PART_ID	1
+#define SIW_FW_MAJOR		1
+#define SIW_FW_MINOR		0
+#define SIW_FW_SUBMINOR		0
+
+#define SIW_MAX_QP		(64 * 1024)
+#define SIW_MAX_QP_WR		(16 * 1024)
+#define SIW_MAX_CQ		(64 * 1024)
+/* A CQ of this size takes 8 MiB of vmalloc space. */
+#define SIW_MAX_CQE		(256 * 1024)
+#define SIW_MAX_PD		(64 * 1024)
+#define SIW_MAX_MR		(256 * 1024)
+#define SIW_MAX_SRQ		(64 * 1024)
+#define SIW_MAX_SRQ_WR		(64 * 1024)
+#define SIW_MAX_CTX		(16 * 1024)
+
+/* The SQE/RQE layout of the user ABI fixes the SGE count. */
+#define SIW_MAX_SEND_SGE	SIW_ABI_MAX_SGE
+#define SIW_MAX_RECV_SGE	SIW_ABI_MAX_SGE
+#define SIW_MAX_SGE_RD		SIW_ABI_MAX_SGE
+#define SIW_MAX_INLINE_DATA	SIW_ABI_MAX_INLINE
+
+/* Outstanding RDMA READs per QP, as initiator (ORD) and responder (IRD). */
+#define SIW_MAX_ORD		128
+#define SIW_MAX_IRD		128
+
+/* Largest fast-registration page list, also the PBL size of alloc_mr. */
+#define SIW_MAX_FRMR_PAGES	1024
+
+#define SIW_MAX_MR_SIZE		(1ULL << 40)
+#define SIW_MAX_MSG_SIZE	0x7fffffffU
+
+/*
+ * STag = 24-bit index | 8-bit key. Index 0 is never handed out, so no
+ * valid STag is zero.
+ */
+#define SIW_STAG_KEY_BITS	8
+#define SIW_STAG_KEY_MASK	0xffU
+#define SIW_STAG_MAX_INDEX	0xffffffU
+
+/* QP number 0 is never used: iw_cm treats qpn 0 as "no QP". */
+#define SIW_MAX_QPN		0xffffffU
+
+#endif /* SIW_LIMITS_H */

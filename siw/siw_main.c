@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Module glue: parameters, creation and removal of siw devices, and the
+ * netdev events that drive them.
+ *
+ * A siw device exists per network interface it is attached to. Devices
+ * appear through "rdma link add NAME type siw netdev DEV", through the
+ * attach and loopback_enabled parameters (then named siw_<netdev>), and
+ * go away with "rdma link delete", with their interface, or at unload.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/netdevice.h>
+#include <linux/if_arp.h>
+#include <linux/workqueue.h>
+#include <net/addrconf.h>
+#include <net/net_namespace.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/iw_cm.h>
+#include <rdma/rdma_netlink.h>
+
+#include "siw.h"
+
+MODULE_AUTHOR("The siw authors");
+MODULE_DESCRIPTION("Software iWARP RDMA device (RFC 5040, 5041, 5044, 6581)");
+MODULE_LICENSE("Dual BSD/GPL");
+MODULE_ALIAS_RDMA_LINK("siw");
+
+#define SIW_NODE_DESC	"Software iWARP stack"
+
+static bool loopback_enabled;
+module_param(loopback_enabled, bool, 0444);
+MODULE_PARM_DESC(loopback_enabled,
+		 "Also attach a device to the loopback interface lo (default: no)");
+
+static bool mpa_crc_enabled;
+module_param(mpa_crc_enabled, bool, 0644);
+MODULE_PARM_DESC(mpa_crc_enabled,
+		 "Request, generate and check MPA CRC32C on new connections (default: no)");
+
+static bool mpa_crc_strict;
+module_param(mpa_crc_strict, bool, 0644);
+MODULE_PARM_DESC(mpa_crc_strict,
+		 "With mpa_crc_enabled, refuse peers that do not use CRC (default: no)");
+
+static bool zcopy_tx;
+module_param(zcopy_tx, bool, 0644);
+MODULE_PARM_DESC(zcopy_tx,
+		 "Transmit payload without copying it; may be changed at run time (default: no)");
+
+/*
+ * attach: "none", "all" (every Ethernet interface of the initial network
+ * namespace, including ones that appear later) or a comma-separated list
+ * of interface names, attached whenever they appear.
+ */
+#define SIW_ATTACH_MAX	256
+static char siw_attach[SIW_ATTACH_MAX] = "none";
+
+static bool siw_attach_list_valid(const char *list)
+{
+	char name[IFNAMSIZ];
+	const char *end;
+	size_t len;
+
+	for (;;) {
+		end = strchrnul(list, ',');
+		len = end - list;
+		if (!len || len >= IFNAMSIZ)
+			return false;
+		memcpy(name, list, len);
+		name[len] = '\0';
+		if (!dev_valid_name(name))
+			return false;
+		if (!*end)
+			return true;
+		list = end + 1;
+	}
+}
+
+static int siw_attach_set(const char *val, const struct kernel_param *kp)
+{
+	char buf[SIW_ATTACH_MAX];
+	size_t len = strcspn(val, "\n");
+
+	if (len >= sizeof(buf)) {
+		pr_err("siw: attach: list longer than %zu characters\n",
+		       sizeof(buf) - 1);
+		return -EINVAL;
+	}
+	memcpy(buf, val, len);
+	buf[len] = '\0';
+	if (strcmp(buf, "none") && strcmp(buf, "all") &&
+	    !siw_attach_list_valid(buf)) {
+		pr_err("siw: attach: '%s' is not none, all or a comma-separated list of interface names\n",
+		       buf);
+		return -EINVAL;
+	}
+	strscpy(siw_attach, buf, sizeof(siw_attach));
+	return 0;
+}
+
+static int siw_attach_get(char *buffer, const struct kernel_param *kp)
+{
+	return sysfs_emit(buffer, "%s\n", siw_attach);
+}
+
+static const struct kernel_param_ops siw_attach_ops = {
+	.set = siw_attach_set,
+	.get = siw_attach_get,
+};
+module_param_cb(attach, &siw_attach_ops, NULL, 0444);
+MODULE_PARM_DESC(attach,
+		 "Interfaces to attach to at load and when they appear: none (default), all (Ethernet), or a comma-separated list of names");
+
+static struct workqueue_struct *siw_attach_wq;
+
+static bool siw_netdev_supported(const struct net_device *netdev)
+{
+	return netdev->type == ARPHRD_ETHER || netdev->type == ARPHRD_IEEE802 ||
+	       netdev->type == ARPHRD_LOOPBACK;
+}
+
+static enum ib_port_state siw_netdev_port_state(const struct net_device *netdev)
+{
+	return netif_running(netdev) && netif_carrier_ok(netdev) ?
+	       IB_PORT_ACTIVE : IB_PORT_DOWN;
+}
+
+static void siw_dealloc_driver(struct ib_device *ibdev)
+{
+	struct siw_device *sdev = to_siw_dev(ibdev);
+
+	WARN_ON(!xa_empty(&sdev->qp_xa));
+	WARN_ON(!xa_empty(&sdev->mem_xa));
+	xa_destroy(&sdev->qp_xa);
+	xa_destroy(&sdev->mem_xa);
+	netdev_put(sdev->netdev, &sdev->netdev_tracker);
+}
+
+static const struct ib_device_ops siw_lifecycle_ops = {
+	.dealloc_driver = siw_dealloc_driver,
+};
+
+static struct siw_device *siw_device_alloc(struct net_device *netdev)
+{
+	struct siw_device *sdev;
+	struct ib_device *ibdev;
+	__be64 guid;
+	int rv;
+
+	sdev = ib_alloc_device(siw_device, base_dev);
+	if (!sdev)
+		return ERR_PTR(-ENOMEM);
+	ibdev = &sdev->base_dev;
+
+	sdev->netdev = netdev;
+	netdev_hold(netdev, &sdev->netdev_tracker, GFP_KERNEL);
+	spin_lock_init(&sdev->lock);
+	sdev->port_state = siw_netdev_port_state(netdev);
+	xa_init_flags(&sdev->qp_xa, XA_FLAGS_ALLOC1);
+	xa_init_flags(&sdev->mem_xa, XA_FLAGS_ALLOC1);
+
+	/* An EUI-64 from the MAC address, as an iWARP RNIC would have. */
+	addrconf_addr_eui48((u8 *)&guid, netdev->dev_addr);
+	ibdev->node_guid = guid;
+	ibdev->node_type = RDMA_NODE_RNIC;
+	strscpy(ibdev->node_desc, SIW_NODE_DESC, sizeof(ibdev->node_desc));
+	ibdev->phys_port_cnt = 1;
+	ibdev->num_comp_vectors = num_possible_cpus();
+	/* Ports are real local TCP ports: no iWARP port mapper daemon. */
+	ibdev->iw_driver_flags = IW_F_NO_PORT_MAP;
+	memcpy(ibdev->iw_ifname, netdev->name, sizeof(ibdev->iw_ifname));
+
+	/* The provider's doorbell is the legacy post_send command. */
+	ibdev->uverbs_cmd_mask |= BIT_ULL(IB_USER_VERBS_CMD_POST_SEND);
+	ib_set_device_ops(ibdev, &siw_device_ops);
+	ib_set_device_ops(ibdev, &siw_lifecycle_ops);
+
+	rv = ib_device_set_netdev(ibdev, netdev, 1);
+	if (rv) {
+		netdev_put(netdev, &sdev->netdev_tracker);
+		ib_dealloc_device(ibdev);
+		return ERR_PTR(rv);
+	}
+	return sdev;
+}
+
+/*
+ * Creates and registers a device on @netdev, named @name or siw_<netdev>.
+ * Caller holds a reference on @netdev.
+ */
+static int siw_device_add(struct net_device *netdev, const char *name)
+{
+	char default_name[IB_DEVICE_NAME_MAX];
+	struct ib_device *existing;
+	struct siw_device *sdev;
+	int rv;
+
+	if (!siw_netdev_supported(netdev)) {
+		netdev_err(netdev, "siw: interface type %u is not supported\n",
+			   netdev->type);
+		return -EINVAL;
+	}
+	existing = ib_device_get_by_netdev(netdev, RDMA_DRIVER_SIW);
+	if (existing) {
+		ib_device_put(existing);
+		return -EEXIST;
+	}
+
+	sdev = siw_device_alloc(netdev);
+	if (IS_ERR(sdev))
+		return PTR_ERR(sdev);
+	if (name) {
+		siw_mark_name_assigned_by_user(&sdev->base_dev);
+	} else {
+		snprintf(default_name, sizeof(default_name), "siw_%s",
+			 netdev->name);
+		name = default_name;
+	}
+
+	/* NULL DMA device: consumers' DMA addresses are kernel addresses. */
+	rv = ib_register_device(&sdev->base_dev, name, NULL);
+	if (rv) {
+		netdev_err(netdev, "siw: registering %s failed: %d\n", name, rv);
+		siw_dealloc_driver(&sdev->base_dev);
+		ib_dealloc_device(&sdev->base_dev);
+		return rv;
+	}
+
+	/*
+	 * The interface may have started to go away while we registered;
+	 * its NETDEV_UNREGISTER event then could not see this device yet.
+	 */
+	if (READ_ONCE(netdev->reg_state) != NETREG_REGISTERED)
+		ib_unregister_device_queued(&sdev->base_dev);
+	else
+		ibdev_info(&sdev->base_dev, "attached to %s\n", netdev->name);
+	return 0;
+}
+
+static int siw_newlink(const char *name, struct net_device *netdev)
+{
+	return siw_device_add(netdev, name);
+}
+
+static struct rdma_link_ops siw_link_ops = {
+	.type = "siw",
+	.newlink = siw_newlink,
+};
+
+struct siw_attach_work {
+	struct work_struct work;
+	struct net_device *netdev;
+	netdevice_tracker tracker;
+};
+
+/*
+ * Devices for the attach and loopback_enabled parameters are created
+ * from a work item: netdev notifiers run under RTNL, and registering an
+ * RDMA device there would order RTNL before the RDMA core's locks.
+ */
+static void siw_attach_worker(struct work_struct *work)
+{
+	struct siw_attach_work *aw =
+		container_of(work, struct siw_attach_work, work);
+	int rv;
+
+	if (READ_ONCE(aw->netdev->reg_state) == NETREG_REGISTERED) {
+		rv = siw_device_add(aw->netdev, NULL);
+		if (rv && rv != -EEXIST)
+			netdev_warn(aw->netdev, "siw: cannot attach: %d\n", rv);
+	}
+	netdev_put(aw->netdev, &aw->tracker);
+	kfree(aw);
+}
+
+static bool siw_attach_wanted(const struct net_device *netdev)
+{
+	const char *list = siw_attach;
+	size_t len = strlen(netdev->name);
+
+	if (!net_eq(dev_net(netdev), &init_net))
+		return false;
+	if (netdev->type == ARPHRD_LOOPBACK)
+		return loopback_enabled;
+	if (!strcmp(list, "none"))
+		return false;
+	if (!strcmp(list, "all"))
+		return netdev->type == ARPHRD_ETHER;
+	while ((list = strstr(list, netdev->name))) {
+		bool starts = list == siw_attach || list[-1] == ',';
+		bool ends = list[len] == '\0' || list[len] == ',';
+
+		if (starts && ends)
+			return true;
+		list += len;
+	}
+	return false;
+}
+
+static void siw_attach_queue(struct net_device *netdev)
+{
+	struct siw_attach_work *aw;
+
+	if (!siw_attach_wanted(netdev))
+		return;
+	aw = kzalloc(sizeof(*aw), GFP_KERNEL);
+	if (!aw)
+		return;
+	INIT_WORK(&aw->work, siw_attach_worker);
+	aw->netdev = netdev;
+	netdev_hold(netdev, &aw->tracker, GFP_KERNEL);
+	queue_work(siw_attach_wq, &aw->work);
+}
+
+static void siw_port_update(struct siw_device *sdev)
+{
+	enum ib_port_state state = siw_netdev_port_state(sdev->netdev);
+	struct ib_event event = {
+		.device = &sdev->base_dev,
+		.element.port_num = 1,
+	};
+	enum ib_port_state old;
+
+	spin_lock(&sdev->lock);
+	old = sdev->port_state;
+	WRITE_ONCE(sdev->port_state, state);
+	spin_unlock(&sdev->lock);
+
+	if (old == state)
+		return;
+	event.event = state == IB_PORT_ACTIVE ? IB_EVENT_PORT_ACTIVE :
+						IB_EVENT_PORT_ERR;
+	ib_dispatch_event(&event);
+}
+
+static void siw_gid_update(struct siw_device *sdev)
+{
+	struct ib_event event = {
+		.device = &sdev->base_dev,
+		.element.port_num = 1,
+		.event = IB_EVENT_GID_CHANGE,
+	};
+
+	ib_dispatch_event(&event);
+}
+
+static int siw_netdev_event(struct notifier_block *nb, unsigned long event,
+			    void *ptr)
+{
+	struct net_device *netdev = netdev_notifier_info_to_dev(ptr);
+	struct ib_device *ibdev;
+
+	if (event == NETDEV_REGISTER) {
+		siw_attach_queue(netdev);
+		return NOTIFY_DONE;
+	}
+
+	ibdev = ib_device_get_by_netdev(netdev, RDMA_DRIVER_SIW);
+	if (!ibdev)
+		return NOTIFY_DONE;
+
+	switch (event) {
+	case NETDEV_UP:
+	case NETDEV_DOWN:
+	case NETDEV_CHANGE:
+		siw_port_update(to_siw_dev(ibdev));
+		break;
+	case NETDEV_CHANGEADDR:
+		siw_gid_update(to_siw_dev(ibdev));
+		break;
+	case NETDEV_UNREGISTER:
+		ib_unregister_device_queued(ibdev);
+		break;
+	default:
+		break;
+	}
+	ib_device_put(ibdev);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block siw_netdev_nb = {
+	.notifier_call = siw_netdev_event,
+};
+
+static int __init siw_init(void)
+{
+	int rv;
+
+	siw_attach_wq = alloc_workqueue("siw_attach", 0, 0);
+	if (!siw_attach_wq)
+		return -ENOMEM;
+
+	/* Replays NETDEV_REGISTER for existing interfaces: initial attach. */
+	rv = register_netdevice_notifier(&siw_netdev_nb);
+	if (rv)
+		goto err_wq;
+	rdma_link_register(&siw_link_ops);
+	pr_info("siw: software iWARP device loaded (attach=%s%s)\n",
+		siw_attach, loopback_enabled ? ", loopback" : "");
+	return 0;
+
+err_wq:
+	destroy_workqueue(siw_attach_wq);
+	return rv;
+}
+
+static void __exit siw_exit(void)
+{
+	rdma_link_unregister(&siw_link_ops);
+	unregister_netdevice_notifier(&siw_netdev_nb);
+	/* Pending attaches finish before the devices are torn down. */
+	destroy_workqueue(siw_attach_wq);
+	ib_unregister_driver(RDMA_DRIVER_SIW);
+}
+
+module_init(siw_init);
+module_exit(siw_exit);

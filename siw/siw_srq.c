@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Shared receive queues. Same element format and hand-over protocol as a
+ * QP's receive queue; user SRQs are filled by the provider through the
+ * mapping, kernel SRQs through siw_srq_post().
+ */
+#include <linux/spinlock.h>
+#include <rdma/ib_verbs.h>
+
+#include "siw.h"
+
+int siw_srq_init(struct siw_srq *srq, u32 num_rqe, u32 max_sge,
+		 struct ib_udata *udata, u64 *key)
+{
+	int rv;
+
+	spin_lock_init(&srq->lock);
+	rv = siw_queue_alloc(&srq->q, num_rqe * sizeof(struct siw_abi_rqe),
+			     udata, key);
+	if (rv)
+		return rv;
+	srq->recvq = srq->q.addr;
+	srq->num_rqe = num_rqe;
+	srq->max_sge = max_sge;
+	srq->user = !!udata;
+	return 0;
+}
+
+void siw_srq_fini(struct siw_srq *srq)
+{
+	siw_queue_free(&srq->q);
+	srq->recvq = NULL;
+}
+
+/* Fills one receive element from a kernel work request. */
+int siw_rqe_from_wr(struct siw_abi_rqe *rqe, const struct ib_recv_wr *wr,
+		    u32 max_sge)
+{
+	int i;
+
+	if (wr->num_sge < 0 || wr->num_sge > max_sge)
+		return -EINVAL;
+	rqe->id = wr->wr_id;
+	rqe->num_sge = wr->num_sge;
+	rqe->opcode = SIW_ABI_OP_RECEIVE;
+	for (i = 0; i < wr->num_sge; i++) {
+		rqe->sge[i].laddr = wr->sg_list[i].addr;
+		rqe->sge[i].length = wr->sg_list[i].length;
+		rqe->sge[i].lkey = wr->sg_list[i].lkey;
+	}
+	return 0;
+}
+
+int siw_srq_post(struct siw_srq *srq, const struct ib_recv_wr *wr,
+		 const struct ib_recv_wr **bad_wr)
+{
+	unsigned long flags;
+	int rv = 0;
+
+	spin_lock_irqsave(&srq->lock, flags);
+	for (; wr; wr = wr->next) {
+		struct siw_abi_rqe *rqe = &srq->recvq[srq->rq_put % srq->num_rqe];
+
+		if (smp_load_acquire(&rqe->flags) & SIW_ABI_WQE_VALID) {
+			rv = -ENOMEM;
+			break;
+		}
+		rv = siw_rqe_from_wr(rqe, wr, srq->max_sge);
+		if (rv)
+			break;
+		siw_wqe_flags_release(&rqe->flags, SIW_ABI_WQE_VALID);
+		srq->rq_put++;
+	}
+	spin_unlock_irqrestore(&srq->lock, flags);
+	if (rv)
+		*bad_wr = wr;
+	return rv;
+}
