@@ -178,7 +178,7 @@ static struct siw_device *siw_device_alloc(struct net_device *netdev)
 
 	rv = ib_device_set_netdev(ibdev, netdev, 1);
 	if (rv) {
-		netdev_put(netdev, &sdev->netdev_tracker);
+		/* Calls siw_dealloc_driver(), which drops our netdev hold. */
 		ib_dealloc_device(ibdev);
 		return ERR_PTR(rv);
 	}
@@ -202,7 +202,10 @@ static int siw_device_add(struct net_device *netdev, const char *name)
 		return -EINVAL;
 	}
 	existing = ib_device_get_by_netdev(netdev, RDMA_DRIVER_SIW);
+	if (!existing && name)
+		existing = ib_device_get_by_name(name, RDMA_DRIVER_UNKNOWN);
 	if (existing) {
+		/* The core would say ENFILE for a name in use: be clearer. */
 		ib_device_put(existing);
 		return -EEXIST;
 	}
@@ -222,7 +225,6 @@ static int siw_device_add(struct net_device *netdev, const char *name)
 	rv = ib_register_device(&sdev->base_dev, name, NULL);
 	if (rv) {
 		netdev_err(netdev, "siw: registering %s failed: %d\n", name, rv);
-		siw_dealloc_driver(&sdev->base_dev);
 		ib_dealloc_device(&sdev->base_dev);
 		return rv;
 	}
