@@ -173,6 +173,17 @@ static void siw_dealloc_ucontext(struct ib_ucontext *uctx)
 	atomic_dec(&to_siw_dev(uctx->device)->num_ctx);
 }
 
+/*
+ * The device is going away under a live process. Providing this lets the
+ * core destroy the process's objects and finish unregistering instead of
+ * waiting for the process to exit. Nothing is left to tear down here:
+ * queue mappings stay safe because their pages are reference counted,
+ * so the process merely keeps memory that no device reads any more.
+ */
+static void siw_disassociate_ucontext(struct ib_ucontext *uctx)
+{
+}
+
 static int siw_alloc_pd(struct ib_pd *pd, struct ib_udata *udata)
 {
 	struct siw_device *sdev = to_siw_dev(pd->device);
@@ -647,6 +658,7 @@ const struct ib_device_ops siw_device_ops = {
 	.dealloc_pd = siw_dealloc_pd,
 	.dealloc_ucontext = siw_dealloc_ucontext,
 	.dereg_mr = siw_dereg_mr,
+	.disassociate_ucontext = siw_disassociate_ucontext,
 	.destroy_cq = siw_destroy_cq,
 	.destroy_qp = siw_destroy_qp,
 	.destroy_srq = siw_destroy_srq,
