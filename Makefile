@@ -3,7 +3,7 @@
 # make                 siw/siw.ko for KVER (default: the running kernel)
 # make all-kernels     build/<kver>/siw/siw.ko for every installed kernel
 #                      with headers, plus the test programs
-# make install         install siw.ko for KVER and run depmod
+# make install         install siw.ko for KVER into updates/ and run depmod
 # make check           the test suite (host unit tests, then VMs)
 # make C=1 / W=1       sparse / extra warnings, as in the kernel
 
@@ -16,7 +16,7 @@ KBUILD_OPTS := KCFLAGS=-Werror $(if $(C),C=$(C)) $(if $(W),W=$(W))
 INSTALLED_KDIRS := $(wildcard /lib/modules/*/build/Makefile)
 INSTALLED_KVERS := $(patsubst /lib/modules/%/build/Makefile,%,$(INSTALLED_KDIRS))
 
-.PHONY: all modules all-kernels install clean check tests headers-check
+.PHONY: all modules all-kernels install clean clean-intree check tests headers-check
 
 all: modules
 
@@ -57,15 +57,24 @@ all-kernels: $(foreach v,$(INSTALLED_KVERS),build/$(v)/siw/siw.ko build/$(v)/kte
 tests:
 	$(MAKE) -C tests
 
+# Debian's headers carry no signing key, and no System.map for kbuild to
+# run depmod with: skip signing, run depmod ourselves. INSTALL_MOD_PATH
+# stages the installation under another root, as in kbuild.
 install: modules
-	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_DIR=updates modules_install
-	depmod -a $(KVER)
+	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_DIR=updates CONFIG_MODULE_SIG_ALL= \
+		$(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH)) modules_install
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) -a $(KVER)
 
 check:
 	tests/run
 
-clean:
-	-[ -f "$(KDIR)/Makefile" ] && $(MAKE) -C $(KDIR) M=$(TOP) clean
+# Objects of the in-tree build ("make"). Not kbuild's clean: that deletes
+# every *.ko below the tree, build/ included.
+clean-intree:
+	rm -f siw/*.o siw/*.ko siw/*.mod siw/*.mod.c siw/.*.cmd siw/modules.order \
+		.*.cmd Module.symvers modules.order
+
+clean: clean-intree
 	rm -rf build
 	-$(MAKE) -C tests clean
 

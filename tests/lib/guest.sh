@@ -1,0 +1,189 @@
+# shellcheck shell=bash
+# Helpers for the VM tests in tests/vm/: source this file first.
+#
+# The tests run as root inside a throw-away guest (tools/vm-run), so they
+# may load modules and create netdevs freely, but each must still leave
+# the guest as it found it: the next test of the suite runs in the same
+# guest.  Whatever a test registers with at_exit (mk_dummy, mk_netns and
+# bg do it for it) is undone when it exits, pass or fail; siw itself is
+# only unloaded behind a test's back when it fails, so that a test which
+# passes but forgets to unload is caught by the suite runner.
+#
+# A test passes by exiting 0.  There is no "skip": a test that cannot do
+# its job fails.  Call fail and must only in the test's own shell, not
+# inside $(...), where their exit would end just the subshell.
+
+SIW_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SIW_KO=${SIW_KO:-$SIW_TOP/build/$(uname -r)/siw/siw.ko}
+
+if [ "${SIW_VM:-}" != 1 ]; then
+	echo "these tests load kernel modules: run them in a VM (tools/vm-run -- $0)" >&2
+	exit 1
+fi
+
+# Loaded on first use, the dummy driver creates a dummy0 of its own
+# (numdummies=1), which would collide with the tests' `ip link add dummy0`
+# or turn up unasked under attach=all.
+[ -d /sys/module/dummy ] || modprobe dummy numdummies=0
+
+# --- reporting and running ---------------------------------------------
+
+note() { echo "# $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Run a command that must succeed; echoing it first makes a failing test's
+# log read like a transcript.
+must() {
+	echo "\$ $*"
+	"$@" || fail "exit status $? from: $*"
+}
+
+# Run a command that must fail.
+must_fail() {
+	echo "\$ $* (must fail)"
+	if "$@"; then
+		fail "succeeded but should have failed: $*"
+	fi
+	return 0
+}
+
+# wait_for [-t SECS] CMD...: poll CMD until it succeeds (default 10 s);
+# returns non-zero on timeout, so use it as `wait_for ... || fail ...`.
+# Things like device removal after a netdev goes away are asynchronous.
+wait_for() {
+	local secs=10 end
+	if [ "$1" = -t ]; then secs=$2; shift 2; fi
+	end=$(( SECONDS + secs ))
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.2
+	done
+}
+
+# --- clean-up ----------------------------------------------------------------
+
+_cleanups=()
+at_exit() { _cleanups+=("$*"); }
+
+# A clean-up step can block for good in the kernel (deleting a netdev
+# whose reference leaked waits forever, unkillably), and the test would
+# then sit out its whole time limit; give each step 60 s (depmod alone
+# needs half of that under emulation) and move on.
+_bounded() {
+	local pid end=$(( SECONDS + 60 ))
+	( eval "$1" ) >/dev/null 2>&1 &
+	pid=$!
+	while [ $SECONDS -lt $end ]; do
+		kill -0 $pid 2>/dev/null || { wait $pid; return; }
+		sleep 0.1
+	done
+	echo "# clean-up step still blocked after 60 s: $1" >&2
+	return 1
+}
+
+_on_exit() {
+	local rc=$? i
+	set +e
+	for (( i = ${#_cleanups[@]} - 1; i >= 0; i-- )); do
+		_bounded "${_cleanups[i]}"
+	done
+	if [ $rc != 0 ] && [ -d /sys/module/siw ]; then
+		rmmod siw 2>/dev/null || echo "# could not unload siw after the failure" >&2
+	fi
+	exit $rc
+}
+trap _on_exit EXIT
+
+# Start a background command that is killed when the test exits; its pid
+# is left in BG_PID.
+bg() {
+	"$@" &
+	BG_PID=$!
+	at_exit "kill -9 $BG_PID"
+}
+
+# --- netdevs -------------------------------------------------------------
+
+# mk_dummy NAME [MAC]: a dummy Ethernet netdev, up.
+mk_dummy() {
+	must ip link add "$1" type dummy
+	at_exit "ip link del $1"
+	[ -z "${2:-}" ] || must ip link set "$1" address "$2"
+	must ip link set "$1" up
+}
+
+# mk_netns NAME: a network namespace with its lo up.
+mk_netns() {
+	must ip netns add "$1"
+	at_exit "ip netns del $1"
+	must ip -n "$1" link set lo up
+}
+
+# --- siw -----------------------------------------------------------------
+
+# Load siw's dependencies the way modprobe would (insmod does not), plus
+# rdma_ucm, which rdma-core's boot-time set-up loads on a real system and
+# without which rdma_cm users like rping cannot open the device.
+siw_deps() {
+	local deps dep
+	[ -f "$SIW_KO" ] || fail "$SIW_KO not built (make all-kernels)"
+	deps=$(modinfo -F depends "$SIW_KO") || fail "modinfo cannot read $SIW_KO"
+	for dep in ${deps//,/ } rdma_ucm; do
+		modprobe "$dep" || fail "modprobe $dep failed"
+	done
+}
+
+# siw_insmod [PARAM=VALUE...]: try to load siw, return insmod's status.
+# A value with spaces must be quoted for the kernel: 'attach="a b"'.
+siw_insmod() {
+	siw_deps
+	echo "\$ insmod siw.ko $*"
+	insmod "$SIW_KO" "$@"
+}
+
+load_siw() {
+	siw_insmod "$@" || fail "insmod siw.ko $* failed"
+}
+
+unload_siw() {
+	echo "\$ rmmod siw"
+	rmmod siw || fail "rmmod siw failed"
+	[ ! -d /sys/module/siw ] || fail "siw still loaded after rmmod"
+}
+
+siw_loaded() { [ -d /sys/module/siw ]; }
+
+# The RDMA devices siw provides.  They are recognised by their node type
+# (iWARP RNIC): no other iWARP provider exists in the guest, and names are
+# chosen freely with `rdma link add`.
+siw_devs() {
+	local d t
+	for d in /sys/class/infiniband/*; do
+		[ -e "$d/node_type" ] || continue
+		read -r t < "$d/node_type"
+		[ "$t" = "4: RNIC" ] && echo "${d##*/}"
+	done
+	return 0
+}
+
+have_dev() { [ -e "/sys/class/infiniband/$1" ]; }
+no_dev() { [ ! -e "/sys/class/infiniband/$1" ]; }
+
+# port_state DEV: ACTIVE, DOWN, ... as the kernel reports port 1.
+port_state() {
+	local s
+	read -r s < "/sys/class/infiniband/$1/ports/1/state" || return 1
+	echo "${s#*: }"
+}
+
+# devinfo_field DEV FIELD [ibv_devinfo options]: the value ibv_devinfo
+# prints for FIELD, e.g. `devinfo_field siw_lo transport` -> "iWARP (1)".
+devinfo_field() {
+	local dev=$1 field=$2
+	shift 2
+	ibv_devinfo "$@" -d "$dev" |
+		awk -v f="$field:" '$1 == f { sub(/^[^:]*:[ \t]*/, ""); print; exit }'
+}
+
+# The kernel log since the test (or the suite) last cleared it.
+klog() { dmesg 2>/dev/null; }

@@ -1,0 +1,164 @@
+#!/bin/bash
+# Guest side of tests/run: runs every tests/vm/*.sh in order inside the
+# current VM and judges each one.
+#
+#   tests/lib/suite.sh [--only PATTERN] [--timeout SECS]
+#
+# A test passes when it exits 0 within its time limit (--timeout, default
+# 300 s, or its own "# vm-timeout: SECS" line), the kernel logged
+# nothing that tools/vm-klog-patterns calls a problem while it ran, and it
+# left no siw module, netdev or network namespace behind (those are
+# removed here so the next test starts clean, and the test fails).
+#
+# Prints "PASS <kver> <name>" or "FAIL <kver> <name>" per test, with the
+# reasons and the test's output indented below a failure.  Results are
+# also appended to $SIW_VM_OUT/results as they happen, which is what the
+# host reads: if the VM dies half-way, what was reported still counts.
+# Per-test output and kernel logs go to $SIW_VM_OUT/<name>.log/.dmesg.
+set -u
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+only='' per_test=${SIW_TEST_TIMEOUT:-300}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--only) only=$2; shift 2 ;;
+	--timeout) per_test=$2; shift 2 ;;
+	*) echo "suite: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+
+[ "${SIW_VM:-}" = 1 ] || { echo "suite: run me in a VM (tools/vm-run)" >&2; exit 2; }
+kver=$(uname -r)
+out=${SIW_VM_OUT:-/tmp/siw-suite}
+mkdir -p "$out"
+: > "$out/results"
+: > "$out/.blamed"
+pats=$(grep -Ev '^(#|$)' "$top/tools/vm-klog-patterns")
+
+# A test may need more (or less) than the default time limit: a line
+# "# vm-timeout: SECS" near its top says so (tests/run reads it as well,
+# to size the VM's own limit).
+test_timeout() {
+	local t
+	t=$(sed -n '1,20s/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$1" | head -n 1)
+	echo "${t:-$per_test}"
+}
+
+# Same selection rule as tests/run: a glob against the name without .sh,
+# a plain word matching anywhere in it.
+selected() {
+	case $only in
+	'') return 0 ;;
+	*[*?[]*)
+		# shellcheck disable=SC2053 # matching as a glob is the point
+		[[ $1 == $only ]] ;;
+	*) [[ $1 == *"$only"* ]] ;;
+	esac
+}
+
+# Run a clean-up command, but give up on it after 20 s: removing what a
+# broken module holds on to can block forever in the kernel, and the rest
+# of the suite should still get its chance.
+# Its output goes through a file: a command left blocked must not hold
+# the pipe that the caller reads to its end.
+bounded() {
+	local pid end=$(( SECONDS + 20 )) log=$out/.cleanup.log
+	"$@" > "$log" 2>&1 < /dev/null &
+	pid=$!
+	while [ $SECONDS -lt $end ]; do
+		if ! kill -0 $pid 2>/dev/null; then
+			sed 's/^/  /' "$log"
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "  still blocked after 20 s: $*"
+}
+
+# Whatever a test left behind is removed here, so that one sloppy test
+# costs one failure and not a cascade; each leftover is reported.
+sweep() {
+	local n ns
+	if [ -d /sys/module/siw ]; then
+		echo "left siw loaded"
+		bounded rmmod siw
+		[ -d /sys/module/siw ] && echo "  and could not unload it"
+	fi
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+		echo "left network namespace $ns"
+		bounded ip netns del "$ns"
+	done
+	for n in /sys/class/net/*; do
+		n=${n##*/}
+		[ "$n" = lo ] || [ ! -e "/sys/class/net/$n" ] && continue
+		echo "left netdev $n"
+		bounded ip link del "$n"
+	done
+}
+
+echo "<4>siw-suite: boot log saved, clearing" > /dev/kmsg
+dmesg > "$out/boot.dmesg"
+dmesg -C
+
+nfail=0
+for t in "$top"/tests/vm/*.sh; do
+	[ -e "$t" ] || continue
+	name=$(basename "$t" .sh)
+	selected "$name" || continue
+
+	# The marker lands on the console log too (level 4 is printed), so a
+	# warning there can be traced to the test that caused it.
+	echo "<4>siw-suite: start $name" > /dev/kmsg
+	start=$SECONDS
+	limit=$(test_timeout "$t")
+	# timeout puts the test in a process group of its own, which lets us
+	# kill anything it left running afterwards (pgid = timeout's pid).
+	timeout --kill-after=10 "$limit" bash "$t" > "$out/$name.log" 2>&1 &
+	tpid=$!
+	wait $tpid
+	rc=$?
+	kill -9 -- -$tpid 2>/dev/null
+	took=$(( SECONDS - start ))
+
+	reasons=()
+	case $rc in
+	0) ;;
+	124|137) reasons+=("timed out after $limit s") ;;
+	*) reasons+=("exit status $rc") ;;
+	esac
+	# Give asynchronous kernel work the test started (device removal, say)
+	# a moment to log before the verdict.
+	sleep 0.2
+	while IFS= read -r line; do
+		reasons+=("$line")
+	done < <(sweep)
+	dmesg > "$out/$name.dmesg"
+	dmesg -C
+	# Some reports repeat until the VM dies (a leaked netdev is announced
+	# every 10 s, a hung task several times): each message, timestamp
+	# aside, is blamed on the first test that produced it only.
+	bad=$(grep -E -e "$pats" "$out/$name.dmesg" |
+		awk -v seen="$out/.blamed" '
+			BEGIN { while ((getline l < seen) > 0) old[l] = 1 }
+			{ k = $0; sub(/^\[ *[0-9.]+\] /, "", k)
+			  if (!(k in old)) { old[k] = 1; print; print k >> seen } }')
+	[ -n "$bad" ] && reasons+=("kernel log shows problems:" "$(sed 's/^/  /' <<< "$bad" | head -n 30)")
+
+	if [ ${#reasons[@]} = 0 ]; then
+		echo "PASS $kver $name (${took} s)"
+		echo "PASS $name" >> "$out/results"
+	else
+		echo "FAIL $kver $name (${took} s)"
+		printf '%s\n' "${reasons[@]}" | sed 's/^/    /'
+		if [ -s "$out/$name.log" ]; then
+			echo "    --- output:"
+			sed 's/^/    | /' "$out/$name.log"
+		else
+			echo "    --- no output"
+		fi
+		echo "FAIL $name" >> "$out/results"
+		nfail=$((nfail + 1))
+	fi
+done
+
+[ $nfail = 0 ]
