@@ -128,8 +128,7 @@ struct siw_srq {
 	u32 rq_put;		/* kernel SRQs only */
 	u32 rq_get;
 	u32 max_sge;
-	u32 limit;
-	bool armed;
+	u32 limit;		/* armed while non-zero (IB_SRQ_LIMIT) */
 	bool user;
 };
 
@@ -254,8 +253,8 @@ int siw_cq_arm(struct siw_cq *cq, enum ib_cq_notify_flags flags);
 int siw_srq_init(struct siw_srq *srq, u32 num_rqe, u32 max_sge,
 		 struct ib_udata *udata, u64 *key);
 void siw_srq_fini(struct siw_srq *srq);
-int siw_rqe_from_wr(struct siw_abi_rqe *rqe, const struct ib_recv_wr *wr,
-		    u32 max_sge);
+int siw_rq_post_one(struct siw_abi_rqe *ring, u32 num, u32 *put,
+		    const struct ib_recv_wr *wr, u32 max_sge);
 int siw_srq_post(struct siw_srq *srq, const struct ib_recv_wr *wr,
 		 const struct ib_recv_wr **bad_wr);
 
@@ -273,7 +272,6 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 		     const struct ib_send_wr **bad_wr);
 int siw_qp_post_recv(struct siw_qp *qp, const struct ib_recv_wr *wr,
 		     const struct ib_recv_wr **bad_wr);
-void siw_qp_event(struct siw_qp *qp, enum ib_event_type type);
 
 /* siw_cm.c */
 int siw_cm_connect(struct iw_cm_id *id, struct iw_cm_conn_param *param);

@@ -158,7 +158,7 @@ struct siw_qp *siw_qp_lookup(struct siw_device *sdev, u32 qpn)
 	return xa_load(&sdev->qp_xa, qpn);
 }
 
-void siw_qp_event(struct siw_qp *qp, enum ib_event_type type)
+static void siw_qp_event(struct siw_qp *qp, enum ib_event_type type)
 {
 	struct ib_event event = {
 		.device = qp->base_qp.device,
@@ -564,21 +564,11 @@ int siw_qp_post_recv(struct siw_qp *qp, const struct ib_recv_wr *wr,
 	spin_lock_irqsave(&qp->rq_lock, flags);
 	state = READ_ONCE(qp->state);
 	for (; wr; wr = wr->next) {
-		struct siw_abi_rqe *rqe = &qp->recvq[qp->rq_put % qp->num_rqe];
-
-		if (state == IB_QPS_RESET) {
-			rv = -EINVAL;
-			break;
-		}
-		if (smp_load_acquire(&rqe->flags) & SIW_ABI_WQE_VALID) {
-			rv = -ENOMEM;
-			break;
-		}
-		rv = siw_rqe_from_wr(rqe, wr, qp->max_recv_sge);
+		rv = state == IB_QPS_RESET ? -EINVAL :
+		     siw_rq_post_one(qp->recvq, qp->num_rqe, &qp->rq_put, wr,
+				     qp->max_recv_sge);
 		if (rv)
 			break;
-		siw_wqe_flags_release(&rqe->flags, SIW_ABI_WQE_VALID);
-		qp->rq_put++;
 		if (state == IB_QPS_ERR)
 			notify |= siw_ring_drain(qp, qp->rcq, qp->recvq,
 						 sizeof(struct siw_abi_rqe),

@@ -32,9 +32,8 @@ void siw_srq_fini(struct siw_srq *srq)
 	srq->recvq = NULL;
 }
 
-/* Fills one receive element from a kernel work request. */
-int siw_rqe_from_wr(struct siw_abi_rqe *rqe, const struct ib_recv_wr *wr,
-		    u32 max_sge)
+static int siw_rqe_from_wr(struct siw_abi_rqe *rqe, const struct ib_recv_wr *wr,
+			   u32 max_sge)
 {
 	int i;
 
@@ -51,6 +50,26 @@ int siw_rqe_from_wr(struct siw_abi_rqe *rqe, const struct ib_recv_wr *wr,
 	return 0;
 }
 
+/*
+ * Queues one kernel receive request at *put of a receive ring (a QP's
+ * RQ or an SRQ); the caller holds the ring's lock.
+ */
+int siw_rq_post_one(struct siw_abi_rqe *ring, u32 num, u32 *put,
+		    const struct ib_recv_wr *wr, u32 max_sge)
+{
+	struct siw_abi_rqe *rqe = &ring[*put % num];
+	int rv;
+
+	if (smp_load_acquire(&rqe->flags) & SIW_ABI_WQE_VALID)
+		return -ENOMEM;
+	rv = siw_rqe_from_wr(rqe, wr, max_sge);
+	if (rv)
+		return rv;
+	siw_wqe_flags_release(&rqe->flags, SIW_ABI_WQE_VALID);
+	(*put)++;
+	return 0;
+}
+
 int siw_srq_post(struct siw_srq *srq, const struct ib_recv_wr *wr,
 		 const struct ib_recv_wr **bad_wr)
 {
@@ -59,17 +78,10 @@ int siw_srq_post(struct siw_srq *srq, const struct ib_recv_wr *wr,
 
 	spin_lock_irqsave(&srq->lock, flags);
 	for (; wr; wr = wr->next) {
-		struct siw_abi_rqe *rqe = &srq->recvq[srq->rq_put % srq->num_rqe];
-
-		if (smp_load_acquire(&rqe->flags) & SIW_ABI_WQE_VALID) {
-			rv = -ENOMEM;
-			break;
-		}
-		rv = siw_rqe_from_wr(rqe, wr, srq->max_sge);
+		rv = siw_rq_post_one(srq->recvq, srq->num_rqe, &srq->rq_put, wr,
+				     srq->max_sge);
 		if (rv)
 			break;
-		siw_wqe_flags_release(&rqe->flags, SIW_ABI_WQE_VALID);
-		srq->rq_put++;
 	}
 	spin_unlock_irqrestore(&srq->lock, flags);
 	if (rv)

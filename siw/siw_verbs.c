@@ -327,7 +327,6 @@ static int siw_modify_srq(struct ib_srq *ibsrq, struct ib_srq_attr *attr,
 
 	spin_lock_irqsave(&srq->lock, flags);
 	srq->limit = attr->srq_limit;
-	srq->armed = attr->srq_limit > 0;
 	spin_unlock_irqrestore(&srq->lock, flags);
 	return 0;
 }
