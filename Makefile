@@ -56,6 +56,7 @@ all-kernels: $(foreach v,$(INSTALLED_KVERS),build/$(v)/siw/siw.ko build/$(v)/kte
 
 tests:
 	$(MAKE) -C tests
+	$(MAKE) -C userlib
 
 # Debian's headers carry no signing key, and no System.map for kbuild to
 # run depmod with: skip signing, run depmod ourselves. INSTALL_MOD_PATH
@@ -77,5 +78,6 @@ clean-intree:
 clean: clean-intree
 	rm -rf build
 	-$(MAKE) -C tests clean
+	-$(MAKE) -C userlib clean
 
 FORCE:
