@@ -728,18 +728,6 @@ static int siw_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
 
 /* --- context and registration --------------------------------------------- */
 
-/*
- * Nothing to do per event: the kernel reports everything itself, and
- * no event obliges us to touch a queue. Kept so there is one place to
- * add per-object handling.
- */
-static void siw_async_event(struct ibv_context *ctx,
-			    struct ibv_async_event *event)
-{
-	(void)ctx;
-	(void)event;
-}
-
 static void siw_free_context(struct ibv_context *ibctx)
 {
 	struct siw_uctx *ctx = container_of(ibctx, struct siw_uctx,
@@ -752,7 +740,6 @@ static void siw_free_context(struct ibv_context *ibctx)
 static const struct verbs_context_ops siw_ctx_ops = {
 	.alloc_mw = siw_alloc_mw,
 	.alloc_pd = siw_alloc_pd,
-	.async_event = siw_async_event,
 	.create_cq = siw_create_cq,
 	.create_qp = siw_create_qp,
 	.create_srq = siw_create_srq,
