@@ -2,7 +2,9 @@
 #
 # make                 siw/siw.ko for KVER (default: the running kernel)
 # make all-kernels     build/<kver>/siw/siw.ko for every installed kernel
-#                      with headers, plus the test programs
+#                      with headers, plus the test programs and intree-siw
+# make intree-siw      build/<kver>/intree-siw/siw.ko: Linux's own siw
+#                      driver from /usr/src/linux-source-*, a test peer
 # make install         install siw.ko for KVER into updates/ and run depmod
 # make check           the test suite (host unit tests, then VMs)
 # make C=1 / W=1       sparse / extra warnings, as in the kernel
@@ -16,7 +18,8 @@ KBUILD_OPTS := KCFLAGS=-Werror $(if $(C),C=$(C)) $(if $(W),W=$(W))
 INSTALLED_KDIRS := $(wildcard /lib/modules/*/build/Makefile)
 INSTALLED_KVERS := $(patsubst /lib/modules/%/build/Makefile,%,$(INSTALLED_KDIRS))
 
-.PHONY: all modules all-kernels install clean clean-intree check tests headers-check
+.PHONY: all modules all-kernels install clean clean-intree check tests headers-check \
+	intree-siw
 
 all: modules
 
@@ -52,7 +55,14 @@ build/%/ktest/siw_ktest.ko: FORCE
 	@ln -sf $(TOP)/tests/kmod/Kbuild $(TOP)/tests/kmod/siw_ktest.c build/$*/ktest/
 	$(MAKE) -C /lib/modules/$*/build M=$(TOP)/build/$*/ktest $(KBUILD_OPTS) modules
 
-all-kernels: $(foreach v,$(INSTALLED_KVERS),build/$(v)/siw/siw.ko build/$(v)/ktest/siw_ktest.ko) tests
+all-kernels: $(foreach v,$(INSTALLED_KVERS),build/$(v)/siw/siw.ko build/$(v)/ktest/siw_ktest.ko) \
+	tests intree-siw
+
+# The kernel's in-tree siw, built out of tree as a peer for interoperability
+# tests and a baseline (tools/build-intree-siw; its code stays in build/).
+# Built with the kernel's flags, not KBUILD_OPTS: it is not our code.
+intree-siw:
+	tools/build-intree-siw
 
 tests:
 	$(MAKE) -C tests

@@ -7,8 +7,11 @@
  *   siw_mem.c    - STags and memory regions
  *   siw_cq.c     - completion queues
  *   siw_srq.c    - shared receive queues
- *   siw_qp.c     - QP state machine, work queues, flushing
- *   siw_cm.c     - iWARP connection management (iw_cm ops)
+ *   siw_wire.c   - MPA/DDP/RDMAP codec (also built into user-space tests)
+ *   siw_qp.c     - QP state machine, work queues, completions, flushing
+ *   siw_tx.c     - transmit engine: FPDUs out of the SQ and read responses
+ *   siw_rx.c     - receive engine: stream parser, placement, validation
+ *   siw_cm.c     - iWARP connection management: TCP, MPA, iw_cm events
  *   siw_verbs.c  - ib_device_ops entry points and argument validation
  *   siw_main.c   - module parameters, device life cycle, netdev events
  */
@@ -20,10 +23,15 @@
 #include <linux/kref.h>
 #include <linux/completion.h>
 #include <linux/rwsem.h>
+#include <linux/workqueue.h>
+#include <linux/skbuff.h>
+#include <linux/bvec.h>
+#include <net/sock.h>
 #include <rdma/ib_verbs.h>
 
 #include "siw_abi.h"
 #include "siw_limits.h"
+#include "siw_wire.h"
 #include "siw_compat.h"
 
 struct siw_device {
@@ -82,6 +90,7 @@ struct siw_mem {
 	struct siw_device *sdev;
 	struct kref ref;
 	struct rcu_head rcu;
+	struct work_struct free_work;
 	enum siw_mem_type type;
 	struct ib_pd *pd;
 	u32 stag;		/* index << 8 | key */
@@ -132,9 +141,109 @@ struct siw_srq {
 	bool user;
 };
 
+/* Kernel-private state of one send queue slot, from start to completion. */
+enum siw_wqe_state {
+	SIW_WQE_IDLE,		/* not started by the transmit engine */
+	SIW_WQE_ACTIVE,		/* being transmitted */
+	SIW_WQE_READ,		/* Read Request sent, response outstanding */
+	SIW_WQE_DONE,		/* may complete once all before it have */
+};
+
+struct siw_wqe {
+	/* A private copy: user space may scribble on the shared SQE. */
+	struct siw_abi_sqe sqe;
+	struct siw_mem *mem[SIW_ABI_MAX_SGE];
+	struct siw_qp *qp;
+	/* Zero-copy transmit: TCP drops its last page reference here. */
+	struct ubuf_info ubuf;
+	u32 bytes;		/* message length */
+	u32 sent;		/* payload bytes handed to TCP so far */
+	u8 state;		/* enum siw_wqe_state */
+	u8 status;		/* enum siw_abi_wc_status */
+	bool zc_pending;	/* ubuf still referenced by skbs */
+};
+
+/* An inbound RDMA Read Request, served from the IRQ by the transmitter. */
+struct siw_irq_entry {
+	struct siw_read_req rreq;
+	struct siw_mem *mem;	/* the validated source */
+	u32 sent;
+	bool rtr;		/* zero-length RTR read: nothing to look up */
+};
+
+/* Where an FPDU being transmitted stands; bvecs cover header to CRC. */
+#define SIW_TX_MAX_BVEC	(SIW_MPA_ULPDU_MAX / PAGE_SIZE + SIW_ABI_MAX_SGE + 4)
+
+struct siw_tx {
+	struct bio_vec bvec[SIW_TX_MAX_BVEC];
+	u8 zc[SIW_TX_MAX_BVEC];		/* bvec is sent zero-copy */
+	unsigned int nr_bvec;
+	unsigned int cur;		/* bvec being sent */
+	u32 cur_off;			/* bytes of it sent */
+	struct siw_wqe *wqe;		/* work request being sent */
+	struct siw_irq_entry *rresp;	/* or read response being sent */
+	u8 hdr[SIW_TERM_MAX_LEN + 8] __aligned(8);
+	u8 inline_buf[SIW_MAX_INLINE_DATA];
+	u8 trailer[8];
+	bool busy;			/* an FPDU is partly sent */
+	u32 ddp_msn[SIW_DDP_NUM_QN];	/* last MSN sent per queue */
+};
+
+enum siw_rx_state {
+	SIW_RX_HDR,
+	SIW_RX_PAYLOAD,
+	SIW_RX_TRAILER,
+	SIW_RX_DEAD,		/* after an error: discard everything */
+};
+
+/* A receive buffer taken from the RQ or SRQ for the message in progress. */
+struct siw_rx_rqe {
+	struct siw_abi_rqe rqe;
+	struct siw_mem *mem[SIW_ABI_MAX_SGE];
+	u32 len;		/* sum of the SGE lengths */
+	bool active;
+};
+
+struct siw_rx {
+	enum siw_rx_state state;
+	u8 hdr[sizeof(struct siw_fpdu_read_req)] __aligned(8);
+	u32 hdr_have;
+	u32 hdr_need;
+	u16 ulpdu_len;
+	struct siw_ddp_info info;
+	u32 payload_left;
+	u32 trailer_have;
+	u32 trailer_need;
+	u8 trailer[8];
+	u32 crc;
+	bool crc_on;
+
+	/* Placement target of the current segment. */
+	struct siw_mem *tmem;		/* tagged: the STag's memory */
+	u64 taddr;
+	struct siw_mem *smem[SIW_ABI_MAX_SGE];	/* untagged / read response */
+	const struct siw_abi_sge *sge;
+	u32 num_sge;
+	u32 msg_off;			/* offset into the SGE list */
+
+	struct siw_rx_rqe rqe;		/* Send in progress */
+	u32 msn[SIW_DDP_NUM_QN];	/* next expected per queue */
+	u32 send_len;			/* bytes of the current Send so far */
+	u32 rresp_len;			/* and of the current Read Response */
+	bool rtr_pending;		/* responder waits for the RTR */
+	bool rtr_read_reply;		/* initiator: RTR read response due */
+};
+
+/* The connection manager's hooks, called by the protocol engine. */
+struct siw_llp {
+	/* The stream is done for: graceful after a Terminate or SQD. */
+	void (*close)(struct siw_llp *llp, bool abort);
+};
+
 struct siw_qp {
 	struct ib_qp base_qp;
 	struct siw_device *sdev;
+	struct siw_pd *pd;
 
 	/* Held by the verbs object, iw_cm and connection endpoints. */
 	struct kref ref;
@@ -157,9 +266,11 @@ struct siw_qp {
 	spinlock_t sq_lock;
 	struct siw_queue sq_mem;
 	struct siw_abi_sqe *sendq;
+	struct siw_wqe *wqe;	/* shadow of each SQ slot */
 	u32 num_sqe;
 	u32 sq_put;		/* kernel QPs only */
-	u32 sq_get;
+	u32 sq_get;		/* oldest slot not completed */
+	u32 sq_tx;		/* next slot the transmitter starts */
 	u32 max_send_sge;
 	u32 max_inline;
 
@@ -170,6 +281,41 @@ struct siw_qp {
 	u32 rq_put;		/* kernel QPs only */
 	u32 rq_get;
 	u32 max_recv_sge;
+
+	/* The LLP stream, between MPA completion and teardown. */
+	struct socket *sock;
+	struct siw_llp *llp;
+	bool crc;
+	bool zcopy;
+	u8 rtr;			/* SIW_MPA_RTR_* the initiator must send */
+	atomic_t zc_inflight;
+	wait_queue_head_t zc_wait;
+
+	struct work_struct tx_work;
+	struct siw_tx tx;
+	struct siw_rx rx;
+
+	/* Outbound reads: SQ slots of READs awaiting their response. */
+	u32 orq[SIW_MAX_ORD];
+	u32 orq_put;
+	u32 orq_get;
+
+	/* Inbound reads to answer, filled by rx, drained by tx. */
+	spinlock_t irq_lock;
+	struct siw_irq_entry irq[SIW_MAX_IRD];
+	u32 irq_put;
+	u32 irq_get;
+
+	/* Set by the engine in atomic context, acted on by tx_work. */
+	unsigned long flags;	/* SIW_QP_F_* bits */
+	u8 term_buf[SIW_TERM_MAX_LEN] __aligned(8);
+	u32 term_len;
+};
+
+enum siw_qp_flag {
+	SIW_QP_F_TERM_SEND,	/* a Terminate waits in term_buf */
+	SIW_QP_F_FATAL,		/* go to ERROR and drop the stream */
+	SIW_QP_F_CLOSED,	/* llp->close was called */
 };
 
 static inline struct siw_device *to_siw_dev(struct ib_device *ibdev)
@@ -232,12 +378,24 @@ int siw_mmap(struct ib_ucontext *uctx, struct vm_area_struct *vma);
 void siw_mmap_free(struct rdma_user_mmap_entry *entry);
 
 /* siw_mem.c */
+extern bool siw_param_crc_enabled;
+extern bool siw_param_crc_strict;
+extern bool siw_param_zcopy_tx;
+extern bool siw_param_peer_to_peer;
+
+int siw_mem_init(void);
+void siw_mem_exit(void);
 struct siw_mem *siw_mem_alloc(struct siw_device *sdev, struct ib_pd *pd,
 			      enum siw_mem_type type, int access, u8 key);
 void siw_mem_put(struct siw_mem *mem);
 void siw_mem_destroy(struct siw_mem *mem);
 int siw_mem_pin_user(struct siw_mem *mem, u64 start, u64 len, u64 va);
 int siw_mem_alloc_pbl(struct siw_mem *mem, u32 max_pages);
+struct siw_mem *siw_mem_lookup(struct siw_device *sdev, u32 stag);
+int siw_mem_check(struct siw_mem *mem, struct ib_pd *pd, int access,
+		  u64 addr, u64 len);
+struct page *siw_mem_page(struct siw_mem *mem, u64 addr, u32 *off);
+int siw_mem_invalidate(struct siw_device *sdev, struct ib_pd *pd, u32 stag);
 
 /* siw_cq.c */
 int siw_cq_init(struct siw_cq *cq, u32 num_cqe, struct ib_udata *udata,
@@ -257,6 +415,9 @@ int siw_rq_post_one(struct siw_abi_rqe *ring, u32 num, u32 *put,
 		    const struct ib_recv_wr *wr, u32 max_sge);
 int siw_srq_post(struct siw_srq *srq, const struct ib_recv_wr *wr,
 		 const struct ib_recv_wr **bad_wr);
+bool siw_rq_take(struct siw_abi_rqe *ring, u32 num, u32 *get,
+		 struct siw_abi_rqe *out);
+bool siw_srq_take(struct siw_srq *srq, struct siw_abi_rqe *out);
 
 /* siw_qp.c */
 int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
@@ -272,8 +433,36 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 		     const struct ib_send_wr **bad_wr);
 int siw_qp_post_recv(struct siw_qp *qp, const struct ib_recv_wr *wr,
 		     const struct ib_recv_wr **bad_wr);
+void siw_qp_kick(struct siw_qp *qp);
+void siw_qp_reap(struct siw_qp *qp);
+void siw_qp_fatal(struct siw_qp *qp, const struct siw_term_reason *why,
+		  const void *fpdu, u32 fpdu_len);
+void siw_qp_peer_terminated(struct siw_qp *qp);
+void siw_qp_error(struct siw_qp *qp);
+void siw_qp_llp_close(struct siw_qp *qp, bool abort);
+int siw_qp_llp_up(struct siw_qp *qp, struct socket *sock,
+		  struct siw_llp *llp, const struct siw_mpa_nego *nego,
+		  bool initiator);
+void siw_qp_llp_down(struct siw_qp *qp);
+bool siw_qp_complete(struct siw_qp *qp, struct siw_cq *cq,
+		     const struct siw_abi_cqe *cqe, bool solicited);
+
+/* siw_tx.c */
+int siw_tx_init(void);
+void siw_tx_exit(void);
+void siw_tx_work(struct work_struct *work);
+void siw_tx_schedule(struct siw_qp *qp);
+void siw_tx_abort(struct siw_qp *qp);
+
+/* siw_rx.c */
+int siw_rx_data(struct siw_qp *qp, struct sock *sk);
+void siw_rx_release(struct siw_qp *qp);
+void siw_rx_init(struct siw_qp *qp, bool crc, bool rtr_pending);
 
 /* siw_cm.c */
+int siw_cm_init(void);
+void siw_cm_exit(void);
+
 int siw_cm_connect(struct iw_cm_id *id, struct iw_cm_conn_param *param);
 int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param);
 int siw_cm_reject(struct iw_cm_id *id, const void *pdata, u8 pdata_len);

@@ -1,36 +1,1067 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * iWARP connection management (iw_cm device operations).
+ * iWARP connection management: kernel TCP sockets, the MPA Request and
+ * Reply exchange (RFC 5044 section 7, RFC 6581) and the iw_cm events.
  *
- * MPA connection setup over kernel TCP sockets is not implemented yet:
- * every request fails cleanly with -EOPNOTSUPP, which iw_cm and rdma_cm
- * hand back to the consumer as a failed connect, accept or listen.
+ * Every connection endpoint (cep) runs its state machine in a work item
+ * under its own mutex. Socket callbacks (softirq) only record that
+ * something happened and queue that work, except on an RDMA stream,
+ * where data goes straight to the receive engine and write space to the
+ * transmitter. A second, delayed work item bounds every wait for the
+ * peer (TCP connect, MPA Request, MPA Reply, graceful close).
+ *
+ *   active:  CONNECTING -> AWAIT_REP -> RDMA -> [CLOSING] -> CLOSED
+ *   passive: AWAIT_REQ -> AWAIT_ACCEPT -> RDMA -> [CLOSING] -> CLOSED
+ *   listen:  LISTEN -> CLOSED
+ *
+ * A cep holds a reference on its iw_cm_id (add_ref) from connect or
+ * accept until it delivers IW_CM_EVENT_CLOSE or a failed
+ * IW_CM_EVENT_CONNECT_REPLY, and one on its QP while the QP owns the
+ * stream.
  */
+#include <linux/inetdevice.h>
+#include <linux/net.h>
+#include <linux/tcp.h>
+#include <net/addrconf.h>
+#include <net/sock.h>
+#include <net/tcp.h>
 #include <rdma/iw_cm.h>
 
 #include "siw.h"
 
+#define SIW_CM_TIMEOUT		(10 * HZ)	/* connect, MPA, close */
+#define SIW_MPA_FRAME_MAX	(sizeof(struct siw_mpa_rr) + \
+				 SIW_MPA_MAX_PRIVATE_DATA)
+
+enum siw_cep_state {
+	SIW_CEP_IDLE,
+	SIW_CEP_LISTEN,
+	SIW_CEP_CONNECTING,
+	SIW_CEP_AWAIT_REP,
+	SIW_CEP_AWAIT_REQ,
+	SIW_CEP_AWAIT_ACCEPT,
+	SIW_CEP_RDMA,
+	SIW_CEP_CLOSING,
+	SIW_CEP_CLOSED,
+};
+
+enum siw_cep_event {
+	SIW_CEP_EV_SOCK,	/* data, state change: look at the socket */
+	SIW_CEP_EV_TIMEOUT,
+	SIW_CEP_EV_CLOSE,	/* the QP ended the stream gracefully */
+	SIW_CEP_EV_ABORT,	/* the QP or module unload resets it */
+};
+
+struct siw_cep {
+	struct kref ref;
+	struct mutex lock;
+	enum siw_cep_state state;
+	struct list_head entry;		/* in siw_cep_list */
+	struct list_head listen_entry;	/* in siw_listen.ceps */
+	bool qp_attached;		/* the QP owns the stream */
+	bool exit_kicked;
+	struct siw_device *sdev;
+	struct socket *sock;
+	struct iw_cm_id *cm_id;
+	struct siw_qp *qp;
+	struct siw_cep *listener;	/* passive, until AWAIT_ACCEPT */
+	struct siw_llp llp;
+	unsigned long events;
+	struct work_struct work;
+	struct delayed_work timer;
+
+	void (*sk_data_ready)(struct sock *sk);
+	void (*sk_state_change)(struct sock *sk);
+	void (*sk_write_space)(struct sock *sk);
+
+	/* The MPA Request sent or received, then the Reply. */
+	u8 frame[SIW_MPA_FRAME_MAX];
+	u32 frame_have;
+	struct siw_mpa_info req;
+	u8 req_pd[SIW_MPA_MAX_PRIVATE_DATA];
+	u16 ird;
+	u16 ord;
+};
+
+/* All listeners of one iw_cm_id: a wildcard listens on every address. */
+struct siw_listen {
+	struct list_head ceps;
+};
+
+static struct workqueue_struct *siw_cm_wq;
+static LIST_HEAD(siw_cep_list);
+static DEFINE_SPINLOCK(siw_cep_list_lock);
+static atomic_t siw_cep_count = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(siw_cep_gone);
+
+static void siw_cep_work(struct work_struct *work);
+static void siw_cep_timeout(struct work_struct *work);
+static void siw_cep_llp_close(struct siw_llp *llp, bool abort);
+
+static struct siw_cep *siw_cep_alloc(struct siw_device *sdev)
+{
+	struct siw_cep *cep = kzalloc(sizeof(*cep), GFP_KERNEL);
+
+	if (!cep)
+		return NULL;
+	kref_init(&cep->ref);
+	mutex_init(&cep->lock);
+	INIT_WORK(&cep->work, siw_cep_work);
+	INIT_DELAYED_WORK(&cep->timer, siw_cep_timeout);
+	cep->sdev = sdev;
+	cep->llp.close = siw_cep_llp_close;
+	atomic_inc(&siw_cep_count);
+	spin_lock_bh(&siw_cep_list_lock);
+	list_add_tail(&cep->entry, &siw_cep_list);
+	spin_unlock_bh(&siw_cep_list_lock);
+	return cep;
+}
+
+static void siw_cep_release(struct kref *ref)
+{
+	struct siw_cep *cep = container_of(ref, struct siw_cep, ref);
+
+	spin_lock_bh(&siw_cep_list_lock);
+	list_del(&cep->entry);
+	spin_unlock_bh(&siw_cep_list_lock);
+	if (cep->listener)
+		kref_put(&cep->listener->ref, siw_cep_release);
+	kfree(cep);
+	if (atomic_dec_and_test(&siw_cep_count))
+		wake_up(&siw_cep_gone);
+}
+
+static void siw_cep_get(struct siw_cep *cep)
+{
+	kref_get(&cep->ref);
+}
+
+static void siw_cep_put(struct siw_cep *cep)
+{
+	kref_put(&cep->ref, siw_cep_release);
+}
+
+/* Any context: have the state machine look at the cep again. */
+static void siw_cep_kick(struct siw_cep *cep, enum siw_cep_event ev)
+{
+	set_bit(ev, &cep->events);
+	siw_cep_get(cep);
+	if (!queue_work(siw_cm_wq, &cep->work))
+		siw_cep_put(cep);
+}
+
+static void siw_cep_arm_timer(struct siw_cep *cep)
+{
+	siw_cep_get(cep);
+	if (!mod_delayed_work(siw_cm_wq, &cep->timer, SIW_CM_TIMEOUT))
+		return;
+	/* It was pending already and keeps the reference it had. */
+	siw_cep_put(cep);
+}
+
+static void siw_cep_stop_timer(struct siw_cep *cep)
+{
+	if (cancel_delayed_work(&cep->timer))
+		siw_cep_put(cep);
+}
+
+static void siw_cep_timeout(struct work_struct *work)
+{
+	struct siw_cep *cep = container_of(to_delayed_work(work),
+					   struct siw_cep, timer);
+
+	siw_cep_kick(cep, SIW_CEP_EV_TIMEOUT);
+	siw_cep_put(cep);
+}
+
+static void siw_cep_llp_close(struct siw_llp *llp, bool abort)
+{
+	struct siw_cep *cep = container_of(llp, struct siw_cep, llp);
+
+	siw_cep_kick(cep, abort ? SIW_CEP_EV_ABORT : SIW_CEP_EV_CLOSE);
+}
+
+/* ---- socket callbacks ----------------------------------------------- */
+
+static void siw_cm_data_ready(struct sock *sk)
+{
+	struct siw_cep *cep;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	cep = sk->sk_user_data;
+	if (cep) {
+		if (READ_ONCE(cep->state) == SIW_CEP_RDMA)
+			siw_rx_data(cep->qp, sk);
+		else
+			siw_cep_kick(cep, SIW_CEP_EV_SOCK);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void siw_cm_state_change(struct sock *sk)
+{
+	struct siw_cep *cep;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	cep = sk->sk_user_data;
+	if (cep)
+		siw_cep_kick(cep, SIW_CEP_EV_SOCK);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void siw_cm_write_space(struct sock *sk)
+{
+	struct siw_cep *cep;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	cep = sk->sk_user_data;
+	if (cep && READ_ONCE(cep->state) == SIW_CEP_RDMA &&
+	    sk_stream_is_writeable(sk)) {
+		clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		siw_tx_schedule(cep->qp);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void siw_cep_attach(struct siw_cep *cep, struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+
+	cep->sock = sock;
+	write_lock_bh(&sk->sk_callback_lock);
+	cep->sk_data_ready = sk->sk_data_ready;
+	cep->sk_state_change = sk->sk_state_change;
+	cep->sk_write_space = sk->sk_write_space;
+	sk->sk_data_ready = siw_cm_data_ready;
+	sk->sk_state_change = siw_cm_state_change;
+	sk->sk_write_space = siw_cm_write_space;
+	sk->sk_user_data = cep;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/*
+ * After this no callback runs for the cep any more: the callbacks hold
+ * the callback lock for reading while they use it.
+ */
+static void siw_cep_detach(struct siw_cep *cep)
+{
+	struct sock *sk = cep->sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_data_ready = cep->sk_data_ready;
+	sk->sk_state_change = cep->sk_state_change;
+	sk->sk_write_space = cep->sk_write_space;
+	sk->sk_user_data = NULL;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/* Closes and releases the socket; abort resets instead of FIN. */
+static void siw_cep_drop_sock(struct siw_cep *cep, bool abort)
+{
+	if (!cep->sock)
+		return;
+	siw_cep_detach(cep);
+	if (abort)
+		sock_no_linger(cep->sock->sk);
+	sock_release(cep->sock);
+	cep->sock = NULL;
+}
+
+/* ---- iw_cm events ---------------------------------------------------- */
+
+static void siw_cep_addrs(struct siw_cep *cep, struct iw_cm_event *ev)
+{
+	if (cep->sock) {
+		kernel_getsockname(cep->sock, (struct sockaddr *)&ev->local_addr);
+		kernel_getpeername(cep->sock, (struct sockaddr *)&ev->remote_addr);
+	}
+}
+
+static void siw_cep_event(struct siw_cep *cep, struct iw_cm_id *id,
+			  enum iw_cm_event_type type, int status,
+			  const void *pd, u16 pd_len)
+{
+	struct iw_cm_event ev = {
+		.event = type,
+		.status = status,
+		.private_data = (void *)pd,
+		.private_data_len = pd_len,
+		.provider_data = cep,
+		.ird = cep->ird,
+		.ord = cep->ord,
+	};
+
+	siw_cep_addrs(cep, &ev);
+	id->event_handler(id, &ev);
+}
+
+/* The connection is over: QP and iw_cm get told, references dropped. */
+static void siw_cep_close(struct siw_cep *cep, bool abort, bool peer_closed)
+{
+	bool established = cep->state == SIW_CEP_RDMA ||
+			   cep->state == SIW_CEP_CLOSING;
+
+	siw_cep_stop_timer(cep);
+	if (cep->sock)
+		siw_cep_detach(cep);
+	if (cep->qp) {
+		if (cep->qp_attached)
+			siw_qp_llp_down(cep->qp);
+		cep->qp_attached = false;
+		siw_qp_put(cep->qp);
+		cep->qp = NULL;
+	}
+	siw_cep_drop_sock(cep, abort);
+	if (cep->cm_id) {
+		if (established) {
+			if (peer_closed)
+				siw_cep_event(cep, cep->cm_id,
+					      IW_CM_EVENT_DISCONNECT, 0, NULL, 0);
+			siw_cep_event(cep, cep->cm_id, IW_CM_EVENT_CLOSE, 0,
+				      NULL, 0);
+		}
+		cep->cm_id->provider_data = NULL;
+		cep->cm_id->rem_ref(cep->cm_id);
+		cep->cm_id = NULL;
+	}
+	if (cep->state != SIW_CEP_CLOSED) {
+		cep->state = SIW_CEP_CLOSED;
+		siw_cep_put(cep);	/* the state machine's own reference */
+	}
+}
+
+/* Active side: connecting failed or the peer said no. */
+static void siw_cep_connect_failed(struct siw_cep *cep, int status,
+				   const void *pd, u16 pd_len)
+{
+	siw_cep_event(cep, cep->cm_id, IW_CM_EVENT_CONNECT_REPLY, status,
+		      pd, pd_len);
+	siw_cep_close(cep, status != -ECONNREFUSED, false);
+}
+
+/* ---- MPA frames ----------------------------------------------------- */
+
+static int siw_cep_send(struct siw_cep *cep, const void *buf, size_t len)
+{
+	struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+	int rv = kernel_sendmsg(cep->sock, &msg, &iov, 1, len);
+
+	return rv == len ? 0 : (rv < 0 ? rv : -EIO);
+}
+
+/*
+ * Reads what has arrived of an MPA frame, never beyond its end: FPDUs
+ * may follow it at once. Returns 1 when the frame is complete (info set),
+ * 0 when more is to come, <0 for a bad frame or a dead stream.
+ */
+static int siw_cep_read_frame(struct siw_cep *cep, enum siw_mpa_kind kind,
+			      struct siw_mpa_info *info)
+{
+	int need = sizeof(struct siw_mpa_rr);
+
+	for (;;) {
+		struct kvec iov;
+		struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+		int rv;
+
+		if (cep->frame_have) {
+			need = siw_mpa_parse(cep->frame, cep->frame_have, kind,
+					     info);
+			if (need < 0)
+				return need;
+			if (need <= cep->frame_have)
+				return 1;
+		}
+		iov.iov_base = cep->frame + cep->frame_have;
+		iov.iov_len = need - cep->frame_have;
+		rv = kernel_recvmsg(cep->sock, &msg, &iov, 1, iov.iov_len,
+				    MSG_DONTWAIT);
+		if (rv == -EAGAIN)
+			return cep->sock->sk->sk_state == TCP_ESTABLISHED ?
+			       0 : -ECONNRESET;
+		if (rv <= 0)
+			return rv ? rv : -ECONNRESET;
+		cep->frame_have += rv;
+	}
+}
+
+static bool siw_cep_crc_refused(const struct siw_mpa_info *peer)
+{
+	return READ_ONCE(siw_param_crc_enabled) &&
+	       READ_ONCE(siw_param_crc_strict) && !(peer->flags & SIW_MPA_CRC);
+}
+
+static void siw_cep_mpa_error(struct siw_cep *cep, int rv, const char *what)
+{
+	const char *why = rv == -EPROTONOSUPPORT ?
+			  "peer requires MPA markers, which siw does not send" :
+			  rv == -EOPNOTSUPP ? "unsupported MPA revision" :
+			  rv == -EPROTO ? "malformed MPA frame" :
+			  rv == -ETIMEDOUT ? "peer timed out" :
+			  "connection lost";
+
+	ibdev_info_ratelimited(&cep->sdev->base_dev,
+			       "connection refused: %s (%s, %d)\n", why, what,
+			       rv);
+}
+
+/* ---- active side ---------------------------------------------------- */
+
+static int siw_cep_send_request(struct siw_cep *cep, const void *pd, u16 pd_len)
+{
+	struct siw_mpa_info *req = &cep->req;
+	u8 *buf = cep->frame;
+	int len;
+
+	memset(req, 0, sizeof(*req));
+	req->rev = SIW_MPA_REV_2;
+	req->flags = SIW_MPA_ENHANCED;
+	if (READ_ONCE(siw_param_crc_enabled))
+		req->flags |= SIW_MPA_CRC;
+	if (READ_ONCE(siw_param_peer_to_peer)) {
+		req->flags |= SIW_MPA_P2P;
+		req->rtr = SIW_MPA_RTR_ALL;
+	}
+	req->ird = cep->ird;
+	req->ord = cep->ord;
+	memcpy(cep->req_pd, pd, pd_len);
+	req->pd = cep->req_pd;
+	req->pd_len = pd_len;
+	len = siw_mpa_req_build(buf, sizeof(cep->frame), req);
+	if (len < 0)
+		return len;
+	return siw_cep_send(cep, buf, len);
+}
+
+static void siw_cep_got_reply(struct siw_cep *cep)
+{
+	struct siw_mpa_info rep;
+	struct siw_mpa_nego nego;
+	int rv;
+
+	rv = siw_cep_read_frame(cep, SIW_MPA_REPLY, &rep);
+	if (!rv)
+		return;
+	if (rv < 0) {
+		siw_cep_mpa_error(cep, rv, "MPA Reply");
+		siw_cep_connect_failed(cep, -ECONNRESET, NULL, 0);
+		return;
+	}
+	siw_cep_stop_timer(cep);
+	if (rep.flags & SIW_MPA_REJECT) {
+		siw_cep_connect_failed(cep, -ECONNREFUSED, rep.pd, rep.pd_len);
+		return;
+	}
+	if (siw_cep_crc_refused(&rep)) {
+		siw_cep_mpa_error(cep, -EPROTO, "peer does not use MPA CRC");
+		siw_cep_connect_failed(cep, -ECONNREFUSED, NULL, 0);
+		return;
+	}
+	rv = siw_mpa_negotiate(&cep->req, &rep, &nego);
+	if (rv) {
+		siw_cep_mpa_error(cep, rv, "no common RTR message");
+		siw_cep_connect_failed(cep, -ECONNRESET, NULL, 0);
+		return;
+	}
+	if (!(rep.flags & SIW_MPA_ENHANCED)) {
+		/* Revision 1 has no IRD/ORD: keep what the consumer asked. */
+		nego.init_ird = cep->ird;
+		nego.init_ord = cep->ord;
+	}
+	cep->ird = nego.init_ird;
+	cep->ord = nego.init_ord;
+
+	rv = siw_qp_llp_up(cep->qp, cep->sock, &cep->llp, &nego, true);
+	if (rv) {
+		siw_cep_connect_failed(cep, rv, NULL, 0);
+		return;
+	}
+	cep->qp_attached = true;
+	WRITE_ONCE(cep->state, SIW_CEP_RDMA);
+	siw_cep_event(cep, cep->cm_id, IW_CM_EVENT_CONNECT_REPLY, 0, rep.pd,
+		      rep.pd_len);
+
+	/* FPDUs may have come right behind the Reply. */
+	lock_sock(cep->sock->sk);
+	siw_rx_data(cep->qp, cep->sock->sk);
+	release_sock(cep->sock->sk);
+	siw_tx_schedule(cep->qp);
+}
+
+/* ---- passive side --------------------------------------------------- */
+
+static void siw_cep_got_request(struct siw_cep *cep)
+{
+	struct siw_cep *lcep = cep->listener;
+	struct siw_mpa_info *req = &cep->req;
+	int rv;
+
+	rv = siw_cep_read_frame(cep, SIW_MPA_REQUEST, req);
+	if (!rv)
+		return;
+	if (rv < 0) {
+		siw_cep_mpa_error(cep, rv, "MPA Request");
+		siw_cep_close(cep, true, false);
+		return;
+	}
+	siw_cep_stop_timer(cep);
+	if (siw_cep_crc_refused(req)) {
+		struct siw_mpa_info rej = {
+			.rev = req->rev,
+			.flags = SIW_MPA_REJECT | SIW_MPA_CRC,
+		};
+		int len = siw_mpa_rep_build(cep->frame, sizeof(cep->frame), &rej);
+
+		siw_cep_mpa_error(cep, -EPROTO, "peer does not use MPA CRC");
+		if (len > 0)
+			siw_cep_send(cep, cep->frame, len);
+		siw_cep_close(cep, false, false);
+		return;
+	}
+	/* Keep the private data: the frame buffer is reused for the Reply. */
+	memcpy(cep->req_pd, req->pd, req->pd_len);
+	req->pd = cep->req_pd;
+	if (req->flags & SIW_MPA_ENHANCED) {
+		cep->ird = req->ird;
+		cep->ord = req->ord;
+	} else {
+		cep->ird = SIW_MAX_IRD;
+		cep->ord = SIW_MAX_ORD;
+	}
+
+	mutex_lock(&lcep->lock);
+	if (lcep->state != SIW_CEP_LISTEN) {
+		mutex_unlock(&lcep->lock);
+		siw_cep_close(cep, true, false);
+		return;
+	}
+	cep->state = SIW_CEP_AWAIT_ACCEPT;
+	/* The new iw_cm_id's provider_data holds a reference until accept. */
+	siw_cep_get(cep);
+	siw_cep_event(cep, lcep->cm_id, IW_CM_EVENT_CONNECT_REQUEST, 0,
+		      req->pd, req->pd_len);
+	mutex_unlock(&lcep->lock);
+}
+
+static void siw_cep_accept_all(struct siw_cep *lcep)
+{
+	for (;;) {
+		struct socket *nsock;
+		struct siw_cep *cep;
+
+		if (kernel_accept(lcep->sock, &nsock, O_NONBLOCK))
+			return;
+		cep = siw_cep_alloc(lcep->sdev);
+		if (!cep) {
+			sock_release(nsock);
+			continue;
+		}
+		tcp_sock_set_nodelay(nsock->sk);
+		siw_cep_get(lcep);
+		cep->listener = lcep;
+		cep->state = SIW_CEP_AWAIT_REQ;
+		siw_cep_attach(cep, nsock);
+		siw_cep_arm_timer(cep);
+		/* The Request may be there already. */
+		siw_cep_kick(cep, SIW_CEP_EV_SOCK);
+	}
+}
+
+/* ---- the state machine ---------------------------------------------- */
+
+static bool siw_cep_sock_dead(struct siw_cep *cep)
+{
+	int st = READ_ONCE(cep->sock->sk->sk_state);
+
+	return st != TCP_ESTABLISHED && st != TCP_SYN_SENT &&
+	       st != TCP_SYN_RECV;
+}
+
+static void siw_cep_work(struct work_struct *work)
+{
+	struct siw_cep *cep = container_of(work, struct siw_cep, work);
+	unsigned long ev;
+	int st;
+
+	mutex_lock(&cep->lock);
+	ev = xchg(&cep->events, 0);
+
+	if ((ev & BIT(SIW_CEP_EV_ABORT)) && cep->state != SIW_CEP_CLOSED &&
+	    cep->state != SIW_CEP_LISTEN && cep->state != SIW_CEP_AWAIT_ACCEPT) {
+		if (cep->state == SIW_CEP_CONNECTING ||
+		    cep->state == SIW_CEP_AWAIT_REP)
+			siw_cep_connect_failed(cep, -ECONNABORTED, NULL, 0);
+		else
+			siw_cep_close(cep, true, false);
+		goto out;
+	}
+
+	switch (cep->state) {
+	case SIW_CEP_LISTEN:
+		siw_cep_accept_all(cep);
+		break;
+	case SIW_CEP_CONNECTING:
+		st = cep->sock->sk->sk_state;
+		if (st == TCP_ESTABLISHED) {
+			int rv = siw_cep_send_request(cep, cep->req_pd,
+						      cep->req.pd_len);
+
+			if (rv) {
+				siw_cep_connect_failed(cep, rv, NULL, 0);
+				break;
+			}
+			cep->state = SIW_CEP_AWAIT_REP;
+			cep->frame_have = 0;
+			siw_cep_arm_timer(cep);
+			siw_cep_got_reply(cep);
+		} else if (ev & BIT(SIW_CEP_EV_TIMEOUT)) {
+			siw_cep_connect_failed(cep, -ETIMEDOUT, NULL, 0);
+		} else if (st != TCP_SYN_SENT) {
+			int err = sock_error(cep->sock->sk);
+
+			siw_cep_connect_failed(cep, err ? err : -ECONNREFUSED,
+					       NULL, 0);
+		}
+		break;
+	case SIW_CEP_AWAIT_REP:
+		if (ev & BIT(SIW_CEP_EV_TIMEOUT)) {
+			siw_cep_mpa_error(cep, -ETIMEDOUT, "MPA Reply");
+			siw_cep_connect_failed(cep, -ETIMEDOUT, NULL, 0);
+		} else {
+			siw_cep_got_reply(cep);
+		}
+		break;
+	case SIW_CEP_AWAIT_REQ:
+		if (ev & BIT(SIW_CEP_EV_TIMEOUT))
+			siw_cep_close(cep, true, false);
+		else
+			siw_cep_got_request(cep);
+		break;
+	case SIW_CEP_RDMA:
+		if (ev & BIT(SIW_CEP_EV_CLOSE)) {
+			/* All queued data goes out before the FIN. */
+			kernel_sock_shutdown(cep->sock, SHUT_WR);
+			cep->state = SIW_CEP_CLOSING;
+			siw_cep_arm_timer(cep);
+		} else if (siw_cep_sock_dead(cep)) {
+			siw_cep_close(cep, false,
+				      cep->sock->sk->sk_state == TCP_CLOSE_WAIT);
+		}
+		break;
+	case SIW_CEP_CLOSING:
+		st = cep->sock->sk->sk_state;
+		if ((ev & BIT(SIW_CEP_EV_TIMEOUT)) ||
+		    (st != TCP_FIN_WAIT1 && st != TCP_FIN_WAIT2 &&
+		     st != TCP_ESTABLISHED))
+			siw_cep_close(cep, ev & BIT(SIW_CEP_EV_TIMEOUT), false);
+		break;
+	default:
+		break;
+	}
+out:
+	mutex_unlock(&cep->lock);
+	siw_cep_put(cep);
+}
+
+/* ---- iw_cm device operations ---------------------------------------- */
+
+static int siw_cep_socket(struct siw_cep *cep, const struct sockaddr_storage *a,
+			  struct socket **sock)
+{
+	int rv = sock_create(a->ss_family, SOCK_STREAM, IPPROTO_TCP, sock);
+
+	if (rv)
+		return rv;
+	sock_set_reuseaddr((*sock)->sk);
+	tcp_sock_set_nodelay((*sock)->sk);
+	return 0;
+}
+
+static int siw_addr_len(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+					 sizeof(struct sockaddr_in6);
+}
+
 int siw_cm_connect(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 {
-	return -EOPNOTSUPP;
+	struct siw_device *sdev = to_siw_dev(id->device);
+	struct sockaddr_storage *laddr = &id->m_local_addr;
+	struct sockaddr_storage *raddr = &id->m_remote_addr;
+	struct siw_cep *cep;
+	struct siw_qp *qp;
+	struct socket *sock;
+	int rv;
+
+	if (param->private_data_len >
+	    SIW_MPA_MAX_PRIVATE_DATA - sizeof(struct siw_mpa_v2) ||
+	    param->ird > SIW_MAX_IRD || param->ord > SIW_MAX_ORD ||
+	    laddr->ss_family != raddr->ss_family ||
+	    (raddr->ss_family != AF_INET && raddr->ss_family != AF_INET6))
+		return -EINVAL;
+	qp = siw_qp_lookup(sdev, param->qpn);
+	if (!qp)
+		return -EINVAL;
+
+	cep = siw_cep_alloc(sdev);
+	if (!cep)
+		return -ENOMEM;
+	rv = siw_cep_socket(cep, raddr, &sock);
+	if (rv)
+		goto err_cep;
+	/* rdma_cm's port may be taken in TCP's port space: then any port. */
+	rv = kernel_bind(sock, (struct sockaddr *)laddr, siw_addr_len(laddr));
+	if (rv) {
+		struct sockaddr_storage any = *laddr;
+
+		if (any.ss_family == AF_INET)
+			((struct sockaddr_in *)&any)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&any)->sin6_port = 0;
+		rv = kernel_bind(sock, (struct sockaddr *)&any,
+				 siw_addr_len(&any));
+		if (rv)
+			goto err_sock;
+	}
+
+	mutex_lock(&cep->lock);
+	siw_qp_get(qp);
+	cep->qp = qp;
+	cep->cm_id = id;
+	id->add_ref(id);
+	id->provider_data = cep;
+	cep->ird = param->ird;
+	cep->ord = param->ord;
+	memcpy(cep->req_pd, param->private_data, param->private_data_len);
+	cep->req.pd_len = param->private_data_len;
+	cep->state = SIW_CEP_CONNECTING;
+	siw_cep_attach(cep, sock);
+	rv = kernel_connect(sock, (struct sockaddr *)raddr, siw_addr_len(raddr),
+			    O_NONBLOCK);
+	if (rv && rv != -EINPROGRESS) {
+		cep->state = SIW_CEP_IDLE;
+		siw_cep_drop_sock(cep, true);
+		id->provider_data = NULL;
+		id->rem_ref(id);
+		cep->cm_id = NULL;
+		siw_qp_put(qp);
+		cep->qp = NULL;
+		mutex_unlock(&cep->lock);
+		siw_cep_put(cep);
+		return rv;
+	}
+	siw_cep_arm_timer(cep);
+	mutex_unlock(&cep->lock);
+	siw_cep_kick(cep, SIW_CEP_EV_SOCK);
+	return 0;
+
+err_sock:
+	sock_release(sock);
+err_cep:
+	siw_cep_put(cep);
+	return rv;
 }
 
 int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 {
-	return -EOPNOTSUPP;
+	struct siw_cep *cep = id->provider_data;
+	struct siw_mpa_info rep = {};
+	struct siw_mpa_nego nego;
+	struct siw_qp *qp;
+	int len, rv;
+
+	if (!cep)
+		return -EINVAL;
+	mutex_lock(&cep->lock);
+	if (cep->state != SIW_CEP_AWAIT_ACCEPT) {
+		rv = -ECONNRESET;
+		goto err;
+	}
+	qp = siw_qp_lookup(cep->sdev, param->qpn);
+	if (!qp || param->ird > SIW_MAX_IRD || param->ord > SIW_MAX_ORD ||
+	    param->private_data_len > SIW_MPA_MAX_PRIVATE_DATA -
+	    sizeof(struct siw_mpa_v2)) {
+		rv = -EINVAL;
+		goto err;
+	}
+
+	rep.rev = cep->req.rev;
+	if (cep->req.flags & SIW_MPA_ENHANCED) {
+		rep.flags = SIW_MPA_ENHANCED;
+		rep.ird = param->ird;
+		rep.ord = param->ord;
+		if (cep->req.flags & SIW_MPA_P2P) {
+			rep.flags |= SIW_MPA_P2P;
+			rep.rtr = SIW_MPA_RTR_ALL;
+		}
+	}
+	if ((cep->req.flags & SIW_MPA_CRC) || READ_ONCE(siw_param_crc_enabled))
+		rep.flags |= SIW_MPA_CRC;
+	rv = siw_mpa_negotiate(&cep->req, &rep, &nego);
+	if (rv)
+		goto err;
+	rep.rtr = nego.rtr;	/* the responder names exactly one */
+	if (!(rep.flags & SIW_MPA_ENHANCED)) {
+		nego.resp_ird = param->ird;
+		nego.resp_ord = param->ord;
+	}
+	rep.pd = param->private_data;
+	rep.pd_len = param->private_data_len;
+	len = siw_mpa_rep_build(cep->frame, sizeof(cep->frame), &rep);
+	if (len < 0) {
+		rv = len;
+		goto err;
+	}
+
+	siw_qp_get(qp);
+	cep->qp = qp;
+	cep->cm_id = id;
+	id->add_ref(id);
+	cep->ird = nego.resp_ird;
+	cep->ord = nego.resp_ord;
+	/* The receiver must be in place before the initiator may send. */
+	rv = siw_qp_llp_up(qp, cep->sock, &cep->llp, &nego, false);
+	if (!rv) {
+		cep->qp_attached = true;
+		WRITE_ONCE(cep->state, SIW_CEP_RDMA);
+		rv = siw_cep_send(cep, cep->frame, len);
+	}
+	if (rv) {
+		cep->state = SIW_CEP_AWAIT_ACCEPT;
+		siw_cep_close(cep, true, false);
+		mutex_unlock(&cep->lock);
+		siw_cep_put(cep);	/* provider_data's */
+		return rv;
+	}
+	siw_cep_event(cep, id, IW_CM_EVENT_ESTABLISHED, 0, NULL, 0);
+	mutex_unlock(&cep->lock);
+	siw_cep_put(cep);	/* provider_data's: the cm_id ref holds now */
+	return 0;
+
+err:
+	if (cep->state == SIW_CEP_AWAIT_ACCEPT)
+		siw_cep_close(cep, true, false);
+	id->provider_data = NULL;
+	mutex_unlock(&cep->lock);
+	siw_cep_put(cep);
+	return rv;
 }
 
 int siw_cm_reject(struct iw_cm_id *id, const void *pdata, u8 pdata_len)
 {
-	return -EOPNOTSUPP;
+	struct siw_cep *cep = id->provider_data;
+	struct siw_mpa_info rep = {
+		.flags = SIW_MPA_REJECT,
+		.pd = pdata,
+		.pd_len = pdata_len,
+	};
+	int len;
+
+	if (!cep)
+		return -EINVAL;
+	mutex_lock(&cep->lock);
+	if (cep->state == SIW_CEP_AWAIT_ACCEPT) {
+		rep.rev = cep->req.rev;
+		len = siw_mpa_rep_build(cep->frame, sizeof(cep->frame), &rep);
+		if (len > 0)
+			siw_cep_send(cep, cep->frame, len);
+		siw_cep_close(cep, false, false);
+	}
+	id->provider_data = NULL;
+	mutex_unlock(&cep->lock);
+	siw_cep_put(cep);
+	return 0;
 }
 
-int siw_cm_create_listen(struct iw_cm_id *id, int backlog)
+static int siw_cm_listen_one(struct iw_cm_id *id, struct siw_listen *l,
+			     const struct sockaddr_storage *addr, int backlog)
 {
-	return -EOPNOTSUPP;
+	struct siw_cep *cep = siw_cep_alloc(to_siw_dev(id->device));
+	struct socket *sock;
+	int rv;
+
+	if (!cep)
+		return -ENOMEM;
+	rv = siw_cep_socket(cep, addr, &sock);
+	if (rv)
+		goto err_cep;
+	if (addr->ss_family == AF_INET6)
+		ipv6_only_sock(sock->sk) = 1;
+	rv = kernel_bind(sock, (struct sockaddr *)addr, siw_addr_len(addr));
+	if (rv)
+		goto err_sock;
+	rv = kernel_listen(sock, backlog);
+	if (rv)
+		goto err_sock;
+	cep->cm_id = id;
+	cep->state = SIW_CEP_LISTEN;
+	list_add_tail(&cep->listen_entry, &l->ceps);
+	siw_cep_attach(cep, sock);
+	/* Connections may have queued before the callback was in place. */
+	siw_cep_kick(cep, SIW_CEP_EV_SOCK);
+	return 0;
+
+err_sock:
+	sock_release(sock);
+err_cep:
+	siw_cep_put(cep);
+	return rv;
+}
+
+static bool siw_addr_any(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return ((struct sockaddr_in *)a)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return ipv6_addr_any(&((struct sockaddr_in6 *)a)->sin6_addr);
+}
+
+/*
+ * A wildcard listen of one device must not take connections meant for
+ * another device's listener on the same port: it listens on each
+ * address of the device's interface instead (IPv4 ones too for an IPv6
+ * wildcard that is not v6-only).
+ */
+static int siw_cm_listen_wildcard(struct iw_cm_id *id, struct siw_listen *l,
+				  int backlog)
+{
+	struct net_device *ndev = to_siw_dev(id->device)->netdev;
+	const struct sockaddr_storage *la = &id->m_local_addr;
+	__be16 port = ((const struct sockaddr_in *)la)->sin_port;
+	struct sockaddr_storage *addrs;
+	int max = 16, n = 0, i, rv = 0;
+
+	addrs = kcalloc(max, sizeof(*addrs), GFP_KERNEL);
+	if (!addrs)
+		return -ENOMEM;
+	if (la->ss_family == AF_INET6)
+		port = ((const struct sockaddr_in6 *)la)->sin6_port;
+
+	rtnl_lock();
+	if (la->ss_family == AF_INET || !id->afonly) {
+		struct in_device *in_dev = __in_dev_get_rtnl(ndev);
+		const struct in_ifaddr *ifa;
+
+		if (in_dev) {
+			in_dev_for_each_ifa_rtnl(ifa, in_dev) {
+				struct sockaddr_in *s = (void *)&addrs[n];
+
+				if (n == max)
+					break;
+				memset(s, 0, sizeof(addrs[n]));
+				s->sin_family = AF_INET;
+				s->sin_addr.s_addr = ifa->ifa_address;
+				s->sin_port = port;
+				n++;
+			}
+		}
+	}
+	if (la->ss_family == AF_INET6) {
+		struct inet6_dev *in6_dev = __in6_dev_get(ndev);
+		struct inet6_ifaddr *ifp;
+
+		if (in6_dev) {
+			read_lock_bh(&in6_dev->lock);
+			list_for_each_entry(ifp, &in6_dev->addr_list, if_list) {
+				struct sockaddr_in6 *s = (void *)&addrs[n];
+
+				if (n == max)
+					break;
+				if (ipv6_addr_type(&ifp->addr) &
+				    IPV6_ADDR_LINKLOCAL)
+					continue;
+				memset(s, 0, sizeof(addrs[n]));
+				s->sin6_family = AF_INET6;
+				s->sin6_addr = ifp->addr;
+				s->sin6_port = port;
+				n++;
+			}
+			read_unlock_bh(&in6_dev->lock);
+		}
+	}
+	rtnl_unlock();
+
+	for (i = 0; i < n; i++) {
+		rv = siw_cm_listen_one(id, l, &addrs[i], backlog);
+		if (rv)
+			break;
+	}
+	if (!n)
+		rv = -EADDRNOTAVAIL;
+	kfree(addrs);
+	return rv;
 }
 
 int siw_cm_destroy_listen(struct iw_cm_id *id)
 {
-	return -EOPNOTSUPP;
+	struct siw_listen *l = id->provider_data;
+	struct siw_cep *cep, *next;
+
+	if (!l)
+		return 0;
+	list_for_each_entry_safe(cep, next, &l->ceps, listen_entry) {
+		list_del(&cep->listen_entry);
+		siw_cep_get(cep);
+		mutex_lock(&cep->lock);
+		/* Children see CLOSED and do not use the cm_id any more. */
+		siw_cep_drop_sock(cep, false);
+		cep->cm_id = NULL;
+		if (cep->state != SIW_CEP_CLOSED) {
+			cep->state = SIW_CEP_CLOSED;
+			siw_cep_put(cep);
+		}
+		mutex_unlock(&cep->lock);
+		siw_cep_put(cep);
+	}
+	kfree(l);
+	id->provider_data = NULL;
+	return 0;
+}
+
+int siw_cm_create_listen(struct iw_cm_id *id, int backlog)
+{
+	struct siw_listen *l = kzalloc(sizeof(*l), GFP_KERNEL);
+	int rv;
+
+	if (!l)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&l->ceps);
+	id->provider_data = l;
+	if (siw_addr_any(&id->m_local_addr))
+		rv = siw_cm_listen_wildcard(id, l, backlog);
+	else
+		rv = siw_cm_listen_one(id, l, &id->m_local_addr, backlog);
+	if (rv)
+		siw_cm_destroy_listen(id);
+	return rv;
+}
+
+int siw_cm_init(void)
+{
+	siw_cm_wq = alloc_workqueue("siw_cm", WQ_MEM_RECLAIM, 0);
+	return siw_cm_wq ? 0 : -ENOMEM;
+}
+
+/* Endpoints still waiting for a peer (MPA Request) end with the module. */
+void siw_cm_exit(void)
+{
+	for (;;) {
+		struct siw_cep *cep, *found = NULL;
+
+		spin_lock_bh(&siw_cep_list_lock);
+		list_for_each_entry(cep, &siw_cep_list, entry) {
+			if (!cep->exit_kicked && kref_get_unless_zero(&cep->ref)) {
+				cep->exit_kicked = true;
+				found = cep;
+				break;
+			}
+		}
+		spin_unlock_bh(&siw_cep_list_lock);
+		if (!found)
+			break;
+		siw_cep_kick(found, SIW_CEP_EV_ABORT);
+		siw_cep_put(found);
+	}
+	wait_event(siw_cep_gone, !atomic_read(&siw_cep_count));
+	destroy_workqueue(siw_cm_wq);
 }

@@ -8,6 +8,7 @@
 
 #include <linux/version.h>
 #include <rdma/ib_verbs.h>
+#include <linux/skbuff.h>
 #include <rdma/uverbs_ioctl.h>
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
@@ -25,6 +26,33 @@
 #else
 static inline void siw_mark_name_assigned_by_user(struct ib_device *ibdev)
 {
+}
+#endif
+
+/*
+ * Zero-copy transmit completion: newer kernels reach the callback of a
+ * struct ubuf_info through an ops table, older ones hold it directly.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define SIW_DEFINE_UBUF_OPS(name, fn) \
+	static const struct ubuf_info_ops name = { .complete = fn }
+static inline void siw_ubuf_init(struct ubuf_info *ubuf,
+				 const struct ubuf_info_ops *ops,
+				 void (*fn)(struct sk_buff *, struct ubuf_info *, bool))
+{
+	ubuf->ops = ops;
+	ubuf->flags = SKBFL_ZEROCOPY_FRAG;
+	refcount_set(&ubuf->refcnt, 1);
+}
+#else
+#define SIW_DEFINE_UBUF_OPS(name, fn) \
+	static const int name
+static inline void siw_ubuf_init(struct ubuf_info *ubuf, const int *ops,
+				 void (*fn)(struct sk_buff *, struct ubuf_info *, bool))
+{
+	ubuf->callback = fn;
+	ubuf->flags = SKBFL_ZEROCOPY_FRAG;
+	refcount_set(&ubuf->refcnt, 1);
 }
 #endif
 

@@ -33,20 +33,25 @@ module_param(loopback_enabled, bool, 0444);
 MODULE_PARM_DESC(loopback_enabled,
 		 "Also attach a device to the loopback interface lo (default: no)");
 
-static bool mpa_crc_enabled;
-module_param(mpa_crc_enabled, bool, 0644);
+bool siw_param_crc_enabled;
+module_param_named(mpa_crc_enabled, siw_param_crc_enabled, bool, 0644);
 MODULE_PARM_DESC(mpa_crc_enabled,
 		 "Request, generate and check MPA CRC32C on new connections (default: no)");
 
-static bool mpa_crc_strict;
-module_param(mpa_crc_strict, bool, 0644);
+bool siw_param_crc_strict;
+module_param_named(mpa_crc_strict, siw_param_crc_strict, bool, 0644);
 MODULE_PARM_DESC(mpa_crc_strict,
 		 "With mpa_crc_enabled, refuse peers that do not use CRC (default: no)");
 
-static bool zcopy_tx;
-module_param(zcopy_tx, bool, 0644);
+bool siw_param_zcopy_tx;
+module_param_named(zcopy_tx, siw_param_zcopy_tx, bool, 0644);
 MODULE_PARM_DESC(zcopy_tx,
 		 "Transmit payload without copying it; may be changed at run time (default: no)");
+
+bool siw_param_peer_to_peer;
+module_param_named(peer_to_peer, siw_param_peer_to_peer, bool, 0644);
+MODULE_PARM_DESC(peer_to_peer,
+		 "As initiator, ask for RFC 6581 peer-to-peer mode with a ready-to-receive message (default: no)");
 
 /*
  * attach: "none", "all" (every Ethernet interface of the initial network
@@ -389,9 +394,20 @@ static int __init siw_init(void)
 {
 	int rv;
 
+	rv = siw_mem_init();
+	if (rv)
+		return rv;
+	rv = siw_tx_init();
+	if (rv)
+		goto err_mem;
+	rv = siw_cm_init();
+	if (rv)
+		goto err_tx;
 	siw_attach_wq = alloc_workqueue("siw_attach", 0, 0);
-	if (!siw_attach_wq)
-		return -ENOMEM;
+	if (!siw_attach_wq) {
+		rv = -ENOMEM;
+		goto err_cm;
+	}
 
 	/* Replays NETDEV_REGISTER for existing interfaces: initial attach. */
 	rv = register_netdevice_notifier(&siw_netdev_nb);
@@ -404,6 +420,12 @@ static int __init siw_init(void)
 
 err_wq:
 	destroy_workqueue(siw_attach_wq);
+err_cm:
+	siw_cm_exit();
+err_tx:
+	siw_tx_exit();
+err_mem:
+	siw_mem_exit();
 	return rv;
 }
 
@@ -414,6 +436,10 @@ static void __exit siw_exit(void)
 	/* Pending attaches finish before the devices are torn down. */
 	destroy_workqueue(siw_attach_wq);
 	ib_unregister_driver(RDMA_DRIVER_SIW);
+	/* Devices are gone, so are their QPs and connections. */
+	siw_cm_exit();
+	siw_tx_exit();
+	siw_mem_exit();
 }
 
 module_init(siw_init);

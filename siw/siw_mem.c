@@ -55,15 +55,40 @@ err_count:
 	return ERR_PTR(rv);
 }
 
-static void siw_mem_release(struct kref *ref)
+static struct workqueue_struct *siw_mem_wq;
+
+int siw_mem_init(void)
 {
-	struct siw_mem *mem = container_of(ref, struct siw_mem, ref);
+	siw_mem_wq = alloc_workqueue("siw_mem", WQ_MEM_RECLAIM, 0);
+	return siw_mem_wq ? 0 : -ENOMEM;
+}
+
+void siw_mem_exit(void)
+{
+	destroy_workqueue(siw_mem_wq);
+}
+
+static void siw_mem_free(struct work_struct *work)
+{
+	struct siw_mem *mem = container_of(work, struct siw_mem, free_work);
 
 	if (mem->umem)
 		ib_umem_release(mem->umem);
 	kvfree(mem->pages);
 	kfree(mem->pbl);
 	kfree_rcu(mem, rcu);
+}
+
+/*
+ * The last reference may go from the data path in atomic context, while
+ * unpinning user pages may sleep: that part runs from a work queue.
+ */
+static void siw_mem_release(struct kref *ref)
+{
+	struct siw_mem *mem = container_of(ref, struct siw_mem, ref);
+
+	INIT_WORK(&mem->free_work, siw_mem_free);
+	queue_work(siw_mem_wq, &mem->free_work);
 }
 
 void siw_mem_put(struct siw_mem *mem)
@@ -124,4 +149,90 @@ int siw_mem_alloc_pbl(struct siw_mem *mem, u32 max_pages)
 		return -ENOMEM;
 	mem->pbl_max = max_pages;
 	return 0;
+}
+
+/*
+ * Finds the memory an STag names and takes a reference, or NULL. The key
+ * must match too: a recycled index with a stale key is a different STag.
+ * Callable from any context.
+ */
+struct siw_mem *siw_mem_lookup(struct siw_device *sdev, u32 stag)
+{
+	struct siw_mem *mem;
+
+	rcu_read_lock();
+	mem = xa_load(&sdev->mem_xa, stag >> SIW_STAG_KEY_BITS);
+	if (mem && (mem->stag != stag || !kref_get_unless_zero(&mem->ref)))
+		mem = NULL;
+	rcu_read_unlock();
+	return mem;
+}
+
+/*
+ * Checks an access to [addr, addr + len) through mem. Returns 0, or the
+ * failing property: -ENOENT for an invalid STag, -EPERM for another PD,
+ * -EACCES for missing rights, -ERANGE for bounds or address wrap.
+ */
+int siw_mem_check(struct siw_mem *mem, struct ib_pd *pd, int access,
+		  u64 addr, u64 len)
+{
+	if (!READ_ONCE(mem->valid))
+		return -ENOENT;
+	if (mem->pd != pd)
+		return -EPERM;
+	if ((mem->access & access) != access)
+		return -EACCES;
+	if (addr + len < addr)
+		return -ERANGE;
+	if (mem->type == SIW_MEM_DMA)
+		return 0;
+	if (addr < mem->va || addr + len > mem->va + mem->len)
+		return -ERANGE;
+	return 0;
+}
+
+/*
+ * The page holding byte addr of checked memory, and addr's offset in it.
+ * DMA and fast-registration memory of kernel consumers is addressed by
+ * kernel virtual addresses: ib_dma_* map through virtual addresses on a
+ * device without a DMA device.
+ */
+struct page *siw_mem_page(struct siw_mem *mem, u64 addr, u32 *off)
+{
+	u64 pos;
+
+	switch (mem->type) {
+	case SIW_MEM_USER:
+		pos = ib_umem_offset(mem->umem) + (addr - mem->va);
+		*off = pos & ~PAGE_MASK;
+		return mem->pages[pos >> PAGE_SHIFT];
+	case SIW_MEM_PBL: {
+		u64 pgsz = 1ULL << mem->page_shift;
+		u64 kva;
+
+		pos = (mem->va & (pgsz - 1)) + (addr - mem->va);
+		kva = mem->pbl[pos >> mem->page_shift] + (pos & (pgsz - 1));
+		*off = offset_in_page(kva);
+		return virt_to_page((void *)(uintptr_t)kva);
+	}
+	default:
+		*off = offset_in_page(addr);
+		return virt_to_page((void *)(uintptr_t)addr);
+	}
+}
+
+/* Local or remote invalidation (RFC 5040 section 5.2): STag of this PD. */
+int siw_mem_invalidate(struct siw_device *sdev, struct ib_pd *pd, u32 stag)
+{
+	struct siw_mem *mem = siw_mem_lookup(sdev, stag);
+	int rv = -EINVAL;
+
+	if (!mem)
+		return -ENOENT;
+	if (mem->pd == pd) {
+		WRITE_ONCE(mem->valid, false);
+		rv = 0;
+	}
+	siw_mem_put(mem);
+	return rv;
 }

@@ -93,15 +93,19 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 		const struct ib_qp_init_attr *attr, struct ib_udata *udata,
 		u64 *sq_key, u64 *rq_key)
 {
-	u32 qpn;
+	u32 qpn, n;
 	int rv;
 
 	qp->sdev = sdev;
+	qp->pd = to_siw_pd(qp->base_qp.pd);
 	kref_init(&qp->ref);
 	init_completion(&qp->released);
 	init_rwsem(&qp->state_lock);
 	spin_lock_init(&qp->sq_lock);
 	spin_lock_init(&qp->rq_lock);
+	spin_lock_init(&qp->irq_lock);
+	init_waitqueue_head(&qp->zc_wait);
+	INIT_WORK(&qp->tx_work, siw_tx_work);
 	qp->state = IB_QPS_RESET;
 	qp->user = !!udata;
 	qp->sq_sig_all = attr->sq_sig_type == IB_SIGNAL_ALL_WR;
@@ -120,6 +124,13 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 	if (rv)
 		return rv;
 	qp->sendq = qp->sq_mem.addr;
+	qp->wqe = kvcalloc(qp->num_sqe, sizeof(*qp->wqe), GFP_KERNEL);
+	if (!qp->wqe) {
+		rv = -ENOMEM;
+		goto err_sq;
+	}
+	for (n = 0; n < qp->num_sqe; n++)
+		qp->wqe[n].qp = qp;
 
 	/*
 	 * A QP on an SRQ has no receive queue of its own. Its rq_key must
@@ -133,7 +144,7 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 				     qp->num_rqe * sizeof(struct siw_abi_rqe),
 				     udata, rq_key);
 		if (rv)
-			goto err_sq;
+			goto err_wqe;
 		qp->recvq = qp->rq_mem.addr;
 	}
 
@@ -148,6 +159,8 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 err_rq:
 	if (qp->recvq)
 		siw_queue_free(&qp->rq_mem);
+err_wqe:
+	kvfree(qp->wqe);
 err_sq:
 	siw_queue_free(&qp->sq_mem);
 	return rv;
@@ -170,21 +183,32 @@ static void siw_qp_event(struct siw_qp *qp, enum ib_event_type type)
 		qp->base_qp.event_handler(&event, qp->base_qp.qp_context);
 }
 
-/* Returns true if the CQ's consumer wants a notification. */
-static bool siw_qp_complete(struct siw_qp *qp, struct siw_cq *cq, u64 id,
-			    u8 opcode, enum siw_abi_wc_status status)
+/*
+ * Adds a completion of this QP to cq. Returns true if the CQ's consumer
+ * must be notified once the caller holds no locks.
+ */
+bool siw_qp_complete(struct siw_qp *qp, struct siw_cq *cq,
+		     const struct siw_abi_cqe *cqe, bool solicited)
+{
+	struct siw_abi_cqe c = *cqe;
+
+	if (cq->user)
+		c.qp_id = qp->base_qp.qp_num;
+	else
+		c.qp_ptr = (uintptr_t)&qp->base_qp;
+	return siw_cq_add(cq, &c, solicited) > 0;
+}
+
+static bool siw_qp_flush_one(struct siw_qp *qp, struct siw_cq *cq, u64 id,
+			     u8 opcode)
 {
 	struct siw_abi_cqe cqe = {
 		.id = id,
 		.opcode = opcode,
-		.status = status,
+		.status = SIW_ABI_WC_WR_FLUSH_ERR,
 	};
 
-	if (cq->user)
-		cqe.qp_id = qp->base_qp.qp_num;
-	else
-		cqe.qp_ptr = (uintptr_t)&qp->base_qp;
-	return siw_cq_add(cq, &cqe, false) > 0;
+	return siw_qp_complete(qp, cq, &cqe, false);
 }
 
 /*
@@ -212,8 +236,7 @@ static bool siw_ring_drain(struct siw_qp *qp, struct siw_cq *cq,
 		id = READ_ONCE(wqe->id);
 		opcode = rqe ? SIW_ABI_OP_RECEIVE : READ_ONCE(wqe->opcode);
 		if (cq)
-			notify |= siw_qp_complete(qp, cq, id, opcode,
-						  SIW_ABI_WC_WR_FLUSH_ERR);
+			notify |= siw_qp_flush_one(qp, cq, id, opcode);
 		siw_wqe_flags_release(&wqe->flags, 0);
 		(*get)++;
 	}
@@ -225,37 +248,126 @@ static_assert(offsetof(struct siw_abi_sqe, flags) ==
 static_assert(offsetof(struct siw_abi_sqe, id) ==
 	      offsetof(struct siw_abi_rqe, id));
 
+static void siw_wqe_put_mem(struct siw_wqe *wqe)
+{
+	int i;
+
+	for (i = 0; i < SIW_ABI_MAX_SGE; i++) {
+		if (wqe->mem[i])
+			siw_mem_put(wqe->mem[i]);
+		wqe->mem[i] = NULL;
+	}
+}
+
+/*
+ * Completes send queue work requests in order, as far as they are done:
+ * a request still being transmitted, waiting for its read response or
+ * for TCP to release its zero-copy pages holds back all after it. In
+ * Error, requests waiting for a read response and those never started
+ * are flushed; the transmitter finishes off the others and calls again.
+ */
+void siw_qp_reap(struct siw_qp *qp)
+{
+	unsigned long flags;
+	bool notify = false;
+	bool err;
+
+	spin_lock_irqsave(&qp->sq_lock, flags);
+	err = READ_ONCE(qp->state) == IB_QPS_ERR;
+	while (qp->sq_get != qp->sq_tx) {
+		u32 slot = qp->sq_get % qp->num_sqe;
+		struct siw_wqe *wqe = &qp->wqe[slot];
+
+		if (wqe->state == SIW_WQE_ACTIVE ||
+		    smp_load_acquire(&wqe->zc_pending))
+			break;
+		if (wqe->state == SIW_WQE_READ) {
+			if (!err)
+				break;
+			wqe->status = SIW_ABI_WC_WR_FLUSH_ERR;
+		}
+		if (wqe->status || (wqe->sqe.flags & SIW_ABI_WQE_SIGNALLED)) {
+			struct siw_abi_cqe cqe = {
+				.id = wqe->sqe.id,
+				.opcode = wqe->sqe.opcode,
+				.status = wqe->status,
+				.bytes = wqe->bytes,
+			};
+
+			notify |= siw_qp_complete(qp, qp->scq, &cqe, false);
+		}
+		siw_wqe_put_mem(wqe);
+		wqe->state = SIW_WQE_IDLE;
+		siw_wqe_flags_release(&qp->sendq[slot].flags, 0);
+		qp->sq_get++;
+	}
+	if (err && qp->sq_get == qp->sq_tx) {
+		notify |= siw_ring_drain(qp, qp->scq, qp->sendq,
+					 sizeof(struct siw_abi_sqe), qp->num_sqe,
+					 &qp->sq_get, false);
+		qp->sq_tx = qp->sq_get;
+	}
+	spin_unlock_irqrestore(&qp->sq_lock, flags);
+	if (notify)
+		siw_cq_notify(qp->scq);
+}
+
 /*
  * Empties both work queues. With @flush every work request completes
  * with IB_WC_WR_FLUSH_ERR, signaled or not, as the verbs require when a
- * QP enters Error; without it they are dropped (reset, destroy).
+ * QP enters Error; without it they are dropped (reset, destroy), which
+ * needs the transmitter stopped.
  */
 static void siw_qp_drain(struct siw_qp *qp, bool flush)
 {
 	unsigned long flags;
-	bool notify;
+	bool notify = false;
 
-	spin_lock_irqsave(&qp->sq_lock, flags);
-	notify = siw_ring_drain(qp, flush ? qp->scq : NULL, qp->sendq,
-				sizeof(struct siw_abi_sqe), qp->num_sqe,
-				&qp->sq_get, false);
-	if (!qp->user)
-		qp->sq_put = qp->sq_get;
-	spin_unlock_irqrestore(&qp->sq_lock, flags);
-	if (notify)
-		siw_cq_notify(qp->scq);
+	if (flush) {
+		siw_qp_reap(qp);
+	} else {
+		spin_lock_irqsave(&qp->sq_lock, flags);
+		for (; qp->sq_get != qp->sq_tx; qp->sq_get++) {
+			u32 slot = qp->sq_get % qp->num_sqe;
 
-	if (!qp->recvq)
-		return;
+			siw_wqe_put_mem(&qp->wqe[slot]);
+			qp->wqe[slot].state = SIW_WQE_IDLE;
+			siw_wqe_flags_release(&qp->sendq[slot].flags, 0);
+		}
+		siw_ring_drain(qp, NULL, qp->sendq, sizeof(struct siw_abi_sqe),
+			       qp->num_sqe, &qp->sq_get, false);
+		qp->sq_tx = qp->sq_get;
+		if (!qp->user)
+			qp->sq_put = qp->sq_get;
+		qp->orq_get = qp->orq_put;
+		spin_unlock_irqrestore(&qp->sq_lock, flags);
+	}
+
 	spin_lock_irqsave(&qp->rq_lock, flags);
-	notify = siw_ring_drain(qp, flush ? qp->rcq : NULL, qp->recvq,
-				sizeof(struct siw_abi_rqe), qp->num_rqe,
-				&qp->rq_get, true);
-	if (!qp->user)
-		qp->rq_put = qp->rq_get;
+	if (qp->rx.rqe.active) {
+		qp->rx.rqe.active = false;
+		if (flush)
+			notify = siw_qp_flush_one(qp, qp->rcq, qp->rx.rqe.rqe.id,
+						  SIW_ABI_OP_RECEIVE);
+	}
+	if (qp->recvq) {
+		notify |= siw_ring_drain(qp, flush ? qp->rcq : NULL, qp->recvq,
+					 sizeof(struct siw_abi_rqe), qp->num_rqe,
+					 &qp->rq_get, true);
+		if (!qp->user)
+			qp->rq_put = qp->rq_get;
+	}
 	spin_unlock_irqrestore(&qp->rq_lock, flags);
 	if (notify)
 		siw_cq_notify(qp->rcq);
+}
+
+void siw_qp_llp_close(struct siw_qp *qp, bool abort)
+{
+	struct siw_llp *llp = READ_ONCE(qp->llp);
+
+	if (llp && !test_and_set_bit(SIW_QP_F_CLOSED, &qp->flags))
+		llp->close(llp, abort);
 }
 
 /* Caller holds state_lock for writing. */
@@ -267,11 +379,15 @@ static void siw_qp_enter(struct siw_qp *qp, enum ib_qp_state state)
 
 	switch (state) {
 	case IB_QPS_ERR:
+		/* Unless the engine already ended the stream, reset it. */
+		siw_qp_llp_close(qp, true);
 		/*
 		 * Also on ERR -> ERR: a user QP's provider may have queued
 		 * requests since, without a system call to tell us.
 		 */
 		siw_qp_drain(qp, true);
+		if (qp->sock)
+			siw_tx_schedule(qp);
 		/* No receive will be taken from the SRQ for this QP again. */
 		if (qp->srq && old != IB_QPS_ERR)
 			siw_qp_event(qp, IB_EVENT_QP_LAST_WQE_REACHED);
@@ -279,6 +395,11 @@ static void siw_qp_enter(struct siw_qp *qp, enum ib_qp_state state)
 	case IB_QPS_RESET:
 		if (old != IB_QPS_RESET)
 			siw_qp_drain(qp, false);
+		break;
+	case IB_QPS_SQD:
+		/* The transmitter sends what it started, then the FIN. */
+		if (old == IB_QPS_RTS && qp->sock)
+			siw_tx_schedule(qp);
 		break;
 	default:
 		break;
@@ -359,15 +480,24 @@ void siw_qp_destroy(struct siw_qp *qp)
 {
 	down_write(&qp->state_lock);
 	qp->in_destroy = true;
-	siw_qp_drain(qp, false);
 	WRITE_ONCE(qp->state, IB_QPS_ERR);
+	siw_qp_llp_close(qp, true);
 	up_write(&qp->state_lock);
 
 	xa_erase(&qp->sdev->qp_xa, qp->base_qp.qp_num);
 
-	/* Wait for the connection manager and the data path to let go. */
+	/*
+	 * Wait for the connection manager and the data path to let go,
+	 * and for TCP to release every zero-copy page.
+	 */
 	siw_qp_put(qp);
 	wait_for_completion(&qp->released);
+	wait_event(qp->zc_wait, !atomic_read(&qp->zc_inflight));
+	cancel_work_sync(&qp->tx_work);
+	siw_tx_abort(qp);
+	siw_rx_release(qp);
+	siw_qp_drain(qp, false);
+	kvfree(qp->wqe);
 
 	if (qp->recvq)
 		siw_queue_free(&qp->rq_mem);
@@ -496,7 +626,6 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 		     const struct ib_send_wr **bad_wr)
 {
 	enum ib_qp_state state;
-	bool notify = false;
 	unsigned long flags;
 	int rv = 0;
 
@@ -509,10 +638,7 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 			*bad_wr = wr;
 			return -EINVAL;
 		}
-		down_read(&qp->state_lock);
-		if (qp->state == IB_QPS_ERR)
-			siw_qp_drain(qp, true);
-		up_read(&qp->state_lock);
+		siw_qp_kick(qp);
 		return 0;
 	}
 
@@ -533,15 +659,9 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 		if (rv)
 			break;
 		qp->sq_put++;
-		if (state == IB_QPS_ERR)
-			notify |= siw_ring_drain(qp, qp->scq, qp->sendq,
-						 sizeof(struct siw_abi_sqe),
-						 qp->num_sqe, &qp->sq_get,
-						 false);
 	}
 	spin_unlock_irqrestore(&qp->sq_lock, flags);
-	if (notify)
-		siw_cq_notify(qp->scq);
+	siw_qp_kick(qp);
 	if (rv)
 		*bad_wr = wr;
 	return rv;
@@ -581,4 +701,124 @@ int siw_qp_post_recv(struct siw_qp *qp, const struct ib_recv_wr *wr,
 	if (rv)
 		*bad_wr = wr;
 	return rv;
+}
+
+/* New work or a doorbell: let the transmitter look, or flush in Error. */
+void siw_qp_kick(struct siw_qp *qp)
+{
+	switch (READ_ONCE(qp->state)) {
+	case IB_QPS_RTS:
+		siw_tx_schedule(qp);
+		break;
+	case IB_QPS_ERR:
+		/* A user QP's provider may have queued receives as well. */
+		siw_qp_drain(qp, true);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * The protocol engine found the stream unusable; any context. With why,
+ * a Terminate naming it (and the offending FPDU's headers) goes out
+ * first. The transmitter then takes the QP to Error.
+ */
+void siw_qp_fatal(struct siw_qp *qp, const struct siw_term_reason *why,
+		  const void *fpdu, u32 fpdu_len)
+{
+	if (test_and_set_bit(SIW_QP_F_FATAL, &qp->flags))
+		return;
+	if (why) {
+		int len = siw_term_build(qp->term_buf, sizeof(qp->term_buf), 1,
+					 why, fpdu, fpdu_len);
+
+		if (len > 0) {
+			qp->term_len = len;
+			set_bit(SIW_QP_F_TERM_SEND, &qp->flags);
+		}
+	}
+	siw_tx_schedule(qp);
+}
+
+void siw_qp_peer_terminated(struct siw_qp *qp)
+{
+	siw_qp_fatal(qp, NULL, NULL, 0);
+}
+
+/* From the transmitter, once a Terminate is out: to Error, tell the user. */
+void siw_qp_error(struct siw_qp *qp)
+{
+	bool event;
+
+	down_write(&qp->state_lock);
+	event = qp->state == IB_QPS_RTS || qp->state == IB_QPS_SQD ||
+		qp->state == IB_QPS_SQE;
+	if (qp->state != IB_QPS_ERR) {
+		/* The Terminate is queued: close gracefully, not with a reset. */
+		siw_qp_llp_close(qp, false);
+		siw_qp_enter(qp, IB_QPS_ERR);
+	}
+	up_write(&qp->state_lock);
+	if (event)
+		siw_qp_event(qp, IB_EVENT_QP_FATAL);
+}
+
+/*
+ * The connection manager hands over an established LLP stream: the QP
+ * goes to RTS and owns the socket's data until siw_qp_llp_down().
+ */
+int siw_qp_llp_up(struct siw_qp *qp, struct socket *sock,
+		  struct siw_llp *llp, const struct siw_mpa_nego *nego,
+		  bool initiator)
+{
+	int rv = 0;
+
+	down_write(&qp->state_lock);
+	if (qp->state != IB_QPS_INIT && qp->state != IB_QPS_RTR) {
+		rv = -EINVAL;
+		goto out;
+	}
+	qp->flags = 0;
+	qp->crc = nego->crc;
+	qp->ord = min_t(u32, initiator ? nego->init_ord : nego->resp_ord,
+			SIW_MAX_ORD);
+	qp->ird = min_t(u32, initiator ? nego->init_ird : nego->resp_ird,
+			SIW_MAX_IRD);
+	qp->rtr = initiator && nego->p2p ? nego->rtr : 0;
+	memset(qp->tx.ddp_msn, 0, sizeof(qp->tx.ddp_msn));
+	qp->tx.busy = false;
+	qp->tx.wqe = NULL;
+	qp->tx.rresp = NULL;
+	siw_rx_init(qp, nego->crc, !initiator && nego->p2p);
+	qp->orq_get = qp->orq_put = 0;
+	qp->irq_get = qp->irq_put = 0;
+	qp->llp = llp;
+	WRITE_ONCE(qp->sock, sock);
+	siw_qp_enter(qp, IB_QPS_RTS);
+out:
+	up_write(&qp->state_lock);
+	return rv;
+}
+
+/*
+ * The connection manager has detached the socket's callbacks and is
+ * about to release it: stop the transmitter, take the QP to Error (a
+ * closed stream flushes, RFC 5040 section 6.2), release what the engine
+ * held.
+ */
+void siw_qp_llp_down(struct siw_qp *qp)
+{
+	down_write(&qp->state_lock);
+	set_bit(SIW_QP_F_CLOSED, &qp->flags);
+	WRITE_ONCE(qp->sock, NULL);
+	qp->llp = NULL;
+	if (qp->state != IB_QPS_ERR)
+		siw_qp_enter(qp, IB_QPS_ERR);
+	up_write(&qp->state_lock);
+
+	flush_work(&qp->tx_work);
+	siw_tx_abort(qp);
+	siw_rx_release(qp);
+	siw_qp_reap(qp);
 }

@@ -88,3 +88,63 @@ int siw_srq_post(struct siw_srq *srq, const struct ib_recv_wr *wr,
 		*bad_wr = wr;
 	return rv;
 }
+
+/*
+ * Takes the receive request at *get of a ring for an incoming Send: it
+ * is copied out and its slot handed back at once, so the consumer may
+ * refill it while the message is still arriving. Caller holds the lock.
+ */
+bool siw_rq_take(struct siw_abi_rqe *ring, u32 num, u32 *get,
+		 struct siw_abi_rqe *out)
+{
+	struct siw_abi_rqe *rqe = &ring[*get % num];
+
+	if (!(siw_wqe_flags_acquire(&rqe->flags) & SIW_ABI_WQE_VALID))
+		return false;
+	memcpy(out, rqe, sizeof(*out));
+	siw_wqe_flags_release(&rqe->flags, 0);
+	(*get)++;
+	return true;
+}
+
+/* Posted receive requests left, counting no further than limit. */
+static u32 siw_srq_count(struct siw_srq *srq, u32 limit)
+{
+	u32 n;
+
+	for (n = 0; n < limit && n < srq->num_rqe; n++) {
+		struct siw_abi_rqe *rqe =
+			&srq->recvq[(srq->rq_get + n) % srq->num_rqe];
+
+		if (!(siw_wqe_flags_acquire(&rqe->flags) & SIW_ABI_WQE_VALID))
+			break;
+	}
+	return n;
+}
+
+/*
+ * siw_rq_take() for an SRQ. Raises IB_EVENT_SRQ_LIMIT_REACHED, once per
+ * arming, when fewer requests than the limit are left.
+ */
+bool siw_srq_take(struct siw_srq *srq, struct siw_abi_rqe *out)
+{
+	struct ib_event event = {
+		.device = srq->base_srq.device,
+		.element.srq = &srq->base_srq,
+		.event = IB_EVENT_SRQ_LIMIT_REACHED,
+	};
+	unsigned long flags;
+	bool fire = false;
+	bool got;
+
+	spin_lock_irqsave(&srq->lock, flags);
+	got = siw_rq_take(srq->recvq, srq->num_rqe, &srq->rq_get, out);
+	if (got && srq->limit && siw_srq_count(srq, srq->limit) < srq->limit) {
+		srq->limit = 0;
+		fire = true;
+	}
+	spin_unlock_irqrestore(&srq->lock, flags);
+	if (fire && srq->base_srq.event_handler)
+		srq->base_srq.event_handler(&event, srq->base_srq.srq_context);
+	return got;
+}

@@ -15,6 +15,9 @@
 
 SIW_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SIW_KO=${SIW_KO:-$SIW_TOP/build/$(uname -r)/siw/siw.ko}
+# Linux's own siw driver, built by tools/build-intree-siw (make intree-siw)
+# as a peer and baseline; its module is also named siw.
+SIW_INTREE_KO=${SIW_INTREE_KO:-$SIW_TOP/build/$(uname -r)/intree-siw/siw.ko}
 
 if [ "${SIW_VM:-}" != 1 ]; then
 	echo "these tests load kernel modules: run them in a VM (tools/vm-run -- $0)" >&2
@@ -124,10 +127,11 @@ mk_netns() {
 # Load siw's dependencies the way modprobe would (insmod does not), plus
 # rdma_ucm, which rdma-core's boot-time set-up loads on a real system and
 # without which rdma_cm users like rping cannot open the device.
+# siw_deps [KO]: for KO, default $SIW_KO.
 siw_deps() {
-	local deps dep
-	[ -f "$SIW_KO" ] || fail "$SIW_KO not built (make all-kernels)"
-	deps=$(modinfo -F depends "$SIW_KO") || fail "modinfo cannot read $SIW_KO"
+	local ko=${1:-$SIW_KO} deps dep
+	[ -f "$ko" ] || fail "$ko not built (make all-kernels)"
+	deps=$(modinfo -F depends "$ko") || fail "modinfo cannot read $ko"
 	for dep in ${deps//,/ } rdma_ucm; do
 		modprobe "$dep" || fail "modprobe $dep failed"
 	done
@@ -143,6 +147,15 @@ siw_insmod() {
 
 load_siw() {
 	siw_insmod "$@" || fail "insmod siw.ko $* failed"
+}
+
+# load_intree_siw [PARAM=VALUE...]: load the kernel's in-tree siw
+# ($SIW_INTREE_KO) instead of ours, dependencies first as for load_siw.
+# unload_siw, siw_loaded and siw_devs work for it as well.
+load_intree_siw() {
+	siw_deps "$SIW_INTREE_KO"
+	echo "\$ insmod intree-siw/siw.ko $*"
+	insmod "$SIW_INTREE_KO" "$@" || fail "insmod of the in-tree siw.ko $* failed"
 }
 
 unload_siw() {

@@ -1,0 +1,696 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Transmit engine: turns send queue work requests and inbound RDMA Read
+ * Requests into FPDUs on the QP's TCP socket.
+ *
+ * One work item per QP does all transmission, so a QP's FPDUs never
+ * interleave, and nothing here sleeps on the socket: sends are
+ * non-blocking, and when TCP runs out of room the work item stops and is
+ * requeued by the socket's write_space callback. A work item gives up
+ * the CPU after a bounded number of FPDUs and requeues itself, which
+ * keeps the transmitters of many QPs fair to each other.
+ *
+ * Messages are cut at FPDU boundaries sized from the connection's
+ * current MSS (RFC 5044 section 5: one FPDU per TCP segment). Messages
+ * of different kinds switch only at message boundaries.
+ *
+ * Zero-copy (zcopy_tx): payload pages are handed to TCP by reference,
+ * with a ubuf_info per work request that TCP releases once no skb refers
+ * to the pages any more, including clones waiting for retransmission or
+ * delivery. Only then is the work request completed, so a consumer that
+ * reuses its buffer the moment it polls the completion can never change
+ * data still to be sent.
+ */
+#include <linux/crc32c.h>
+#include <linux/highmem.h>
+#include <linux/net.h>
+#include <linux/tcp.h>
+#include <net/tcp.h>
+
+#include "siw.h"
+
+/* FPDUs one run of the work item may send before it yields. */
+#define SIW_TX_BUDGET	64
+
+static struct workqueue_struct *siw_tx_wq;
+
+int siw_tx_init(void)
+{
+	/* Memory reclaim may depend on storage over RDMA (NVMe-oF, NFS). */
+	siw_tx_wq = alloc_workqueue("siw_tx", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	return siw_tx_wq ? 0 : -ENOMEM;
+}
+
+void siw_tx_exit(void)
+{
+	destroy_workqueue(siw_tx_wq);
+}
+
+void siw_tx_schedule(struct siw_qp *qp)
+{
+	queue_work(siw_tx_wq, &qp->tx_work);
+}
+
+static void siw_tx_zc_done(struct sk_buff *skb, struct ubuf_info *ubuf,
+			   bool success)
+{
+	struct siw_wqe *wqe = container_of(ubuf, struct siw_wqe, ubuf);
+	struct siw_qp *qp = wqe->qp;
+
+	if (!refcount_dec_and_test(&ubuf->refcnt))
+		return;
+	/* Publishes everything about the WQE before it may complete. */
+	smp_store_release(&wqe->zc_pending, false);
+	siw_tx_schedule(qp);
+	if (atomic_dec_and_test(&qp->zc_inflight))
+		wake_up(&qp->zc_wait);
+}
+
+SIW_DEFINE_UBUF_OPS(siw_tx_zc_ops, siw_tx_zc_done);
+
+/* ---- building FPDUs ------------------------------------------------- */
+
+static void siw_tx_add(struct siw_tx *tx, struct page *page, u32 off, u32 len,
+		       bool zc)
+{
+	struct bio_vec *bv = &tx->bvec[tx->nr_bvec];
+
+	bvec_set_page(bv, page, len, off);
+	tx->zc[tx->nr_bvec++] = zc;
+}
+
+static void siw_tx_add_buf(struct siw_tx *tx, void *buf, u32 len)
+{
+	siw_tx_add(tx, virt_to_page(buf), offset_in_page(buf), len, false);
+}
+
+/*
+ * Adds len bytes of the work request's SGE list from message offset off
+ * to the FPDU, split at page boundaries, each page zero-copy if allowed.
+ * Returns false if the FPDU has no bvec left (the caller sizes FPDUs so
+ * that this cannot happen).
+ */
+static bool siw_tx_add_sges(struct siw_tx *tx, struct siw_mem **mem,
+			    const struct siw_abi_sge *sge, u32 num_sge,
+			    u32 off, u32 len, bool zc)
+{
+	u32 i;
+
+	for (i = 0; i < num_sge && len; i++) {
+		u64 addr;
+		u32 chunk;
+
+		if (off >= sge[i].length) {
+			off -= sge[i].length;
+			continue;
+		}
+		addr = sge[i].laddr + off;
+		chunk = min_t(u64, len, sge[i].length - off);
+		off = 0;
+		len -= chunk;
+		while (chunk) {
+			u32 poff, n;
+			struct page *page = siw_mem_page(mem[i], addr, &poff);
+
+			n = min_t(u32, chunk, PAGE_SIZE - poff);
+			if (tx->nr_bvec >= SIW_TX_MAX_BVEC - 1)
+				return false;
+			siw_tx_add(tx, page, poff, n,
+				   zc && mem[i]->type != SIW_MEM_DMA &&
+				   sendpage_ok(page));
+			addr += n;
+			chunk -= n;
+		}
+	}
+	return !len;
+}
+
+/* Adds pad and CRC, computing the CRC over everything added so far. */
+static void siw_tx_seal(struct siw_qp *qp, u32 ulpdu_len)
+{
+	struct siw_tx *tx = &qp->tx;
+	u32 pad = siw_fpdu_pad(ulpdu_len);
+	__le32 crc_le = 0;
+	unsigned int i;
+
+	memset(tx->trailer, 0, sizeof(tx->trailer));
+	if (qp->crc) {
+		u32 crc = ~0U;
+
+		for (i = 0; i < tx->nr_bvec; i++) {
+			struct bio_vec *bv = &tx->bvec[i];
+			void *p = kmap_local_page(bv->bv_page);
+
+			crc = crc32c(crc, p + bv->bv_offset, bv->bv_len);
+			kunmap_local(p);
+		}
+		crc = crc32c(crc, tx->trailer, pad);
+		crc_le = cpu_to_le32(~crc);
+	}
+	memcpy(tx->trailer + pad, &crc_le, sizeof(crc_le));
+	siw_tx_add_buf(tx, tx->trailer, pad + SIW_MPA_CRC_SIZE);
+	tx->cur = 0;
+	tx->busy = true;
+}
+
+static u32 siw_tx_mss(struct socket *sock)
+{
+	return READ_ONCE(tcp_sk(sock->sk)->mss_cache);
+}
+
+/* Headers that need no payload: Read Request, Terminate, RTR messages. */
+static void siw_tx_hdr_only(struct siw_qp *qp, const struct siw_ddp_info *info,
+			    const void *prebuilt, u32 len)
+{
+	struct siw_tx *tx = &qp->tx;
+	int hdr_len = len;
+
+	tx->nr_bvec = 0;
+	if (prebuilt)
+		memcpy(tx->hdr, prebuilt, len);
+	else if (info->tagged)
+		hdr_len = siw_ddp_build_tagged(tx->hdr, sizeof(tx->hdr), info);
+	else
+		hdr_len = siw_ddp_build_untagged(tx->hdr, sizeof(tx->hdr), info);
+	siw_tx_add_buf(tx, tx->hdr, hdr_len);
+	siw_tx_seal(qp, hdr_len - SIW_MPA_LEN_SIZE);
+}
+
+static const u8 siw_send_opcode[2][2] = {
+	/* [invalidate][solicited] */
+	{ SIW_RDMAP_SEND, SIW_RDMAP_SEND_SE },
+	{ SIW_RDMAP_SEND_INV, SIW_RDMAP_SEND_SE_INV },
+};
+
+/* Builds the next FPDU of the work request being transmitted. */
+static int siw_tx_build_wqe(struct siw_qp *qp, struct socket *sock)
+{
+	struct siw_tx *tx = &qp->tx;
+	struct siw_wqe *wqe = tx->wqe;
+	struct siw_abi_sqe *sqe = &wqe->sqe;
+	struct siw_ddp_info info = {};
+	bool inl = sqe->flags & SIW_ABI_WQE_INLINE;
+	u32 max, len;
+	int hdr_len;
+
+	switch (sqe->opcode) {
+	case SIW_ABI_OP_WRITE:
+		info.opcode = SIW_RDMAP_WRITE;
+		info.tagged = 1;
+		info.stag = sqe->rkey;
+		info.to = sqe->raddr + wqe->sent;
+		break;
+	case SIW_ABI_OP_READ:
+	case SIW_ABI_OP_READ_LOCAL_INV: {
+		unsigned long flags;
+
+		/* The response may be back before sendmsg() returns. */
+		spin_lock_irqsave(&qp->sq_lock, flags);
+		qp->orq[qp->orq_put++ % SIW_MAX_ORD] = wqe - qp->wqe;
+		wqe->state = SIW_WQE_READ;
+		spin_unlock_irqrestore(&qp->sq_lock, flags);
+
+		info.opcode = SIW_RDMAP_READ_REQ;
+		info.last = 1;
+		info.msn = ++tx->ddp_msn[SIW_DDP_QN_READ_REQ];
+		info.rreq.sink_stag = sqe->num_sge ? sqe->sge[0].lkey : 0;
+		info.rreq.sink_to = sqe->num_sge ? sqe->sge[0].laddr : 0;
+		info.rreq.size = wqe->bytes;
+		info.rreq.src_stag = sqe->rkey;
+		info.rreq.src_to = sqe->raddr;
+		siw_tx_hdr_only(qp, &info, NULL, 0);
+		wqe->sent = wqe->bytes;
+		return 0;
+	}
+	default: {
+		bool inv = sqe->opcode == SIW_ABI_OP_SEND_REMOTE_INV;
+
+		info.opcode = siw_send_opcode[inv]
+			[!!(sqe->flags & SIW_ABI_WQE_SOLICITED)];
+		if (!wqe->sent)
+			++tx->ddp_msn[SIW_DDP_QN_SEND];
+		info.msn = tx->ddp_msn[SIW_DDP_QN_SEND];
+		info.mo = wqe->sent;
+		if (inv)
+			info.inval_stag = sqe->rkey;
+		break;
+	}
+	}
+
+	max = siw_fpdu_max_payload(siw_tx_mss(sock), info.opcode);
+	/* Bound by what the bvec array can describe, pages being split. */
+	max = min_t(u32, max, (SIW_TX_MAX_BVEC - SIW_ABI_MAX_SGE - 3) * PAGE_SIZE);
+	if (!max)
+		return -EMSGSIZE;
+	len = min(wqe->bytes - wqe->sent, max);
+	info.payload_len = len;
+	info.last = wqe->sent + len == wqe->bytes;
+
+	if (info.tagged)
+		hdr_len = siw_ddp_build_tagged(tx->hdr, sizeof(tx->hdr), &info);
+	else
+		hdr_len = siw_ddp_build_untagged(tx->hdr, sizeof(tx->hdr), &info);
+	if (hdr_len < 0)
+		return hdr_len;
+
+	tx->nr_bvec = 0;
+	siw_tx_add_buf(tx, tx->hdr, hdr_len);
+	if (inl) {
+		if (len)
+			siw_tx_add_buf(tx, tx->inline_buf + wqe->sent, len);
+	} else {
+		if (!siw_tx_add_sges(tx, wqe->mem, sqe->sge, sqe->num_sge,
+				     wqe->sent, len, wqe->zc_pending))
+			return -EMSGSIZE;
+	}
+	wqe->sent += len;
+	siw_tx_seal(qp, hdr_len - SIW_MPA_LEN_SIZE + len);
+	return 0;
+}
+
+/* Builds the next Read Response FPDU of the IRQ entry being served. */
+static int siw_tx_build_rresp(struct siw_qp *qp, struct socket *sock)
+{
+	struct siw_tx *tx = &qp->tx;
+	struct siw_irq_entry *e = tx->rresp;
+	struct siw_abi_sge sge = {
+		.laddr = e->rreq.src_to,
+		.length = e->rreq.size,
+	};
+	struct siw_ddp_info info = {
+		.opcode = SIW_RDMAP_READ_RESP,
+		.tagged = 1,
+		.stag = e->rreq.sink_stag,
+		.to = e->rreq.sink_to + e->sent,
+	};
+	u32 max, len;
+	int hdr_len;
+
+	max = siw_fpdu_max_payload(siw_tx_mss(sock), SIW_RDMAP_READ_RESP);
+	max = min_t(u32, max, (SIW_TX_MAX_BVEC - 3) * PAGE_SIZE);
+	if (!max)
+		return -EMSGSIZE;
+	len = min(e->rreq.size - e->sent, max);
+	info.payload_len = len;
+	info.last = e->sent + len == e->rreq.size;
+	hdr_len = siw_ddp_build_tagged(tx->hdr, sizeof(tx->hdr), &info);
+	if (hdr_len < 0)
+		return hdr_len;
+	tx->nr_bvec = 0;
+	siw_tx_add_buf(tx, tx->hdr, hdr_len);
+	/* Responder memory gets no completion to wait for: always copied. */
+	if (len && !siw_tx_add_sges(tx, &e->mem, &sge, 1, e->sent, len, false))
+		return -EMSGSIZE;
+	e->sent += len;
+	siw_tx_seal(qp, hdr_len - SIW_MPA_LEN_SIZE + len);
+	return 0;
+}
+
+/* ---- sending -------------------------------------------------------- */
+
+/*
+ * Sends what is left of the current FPDU. Returns 0 once all of it is
+ * with TCP, -EAGAIN when the socket is full (write_space requeues us).
+ */
+static int siw_tx_push(struct siw_qp *qp, struct socket *sock)
+{
+	struct siw_tx *tx = &qp->tx;
+
+	while (tx->cur < tx->nr_bvec) {
+		struct msghdr msg = {};
+		unsigned int end = tx->cur + 1;
+		bool zc = tx->zc[tx->cur];
+		size_t size = tx->bvec[tx->cur].bv_len;
+		int rv;
+
+		while (end < tx->nr_bvec && tx->zc[end] == zc)
+			size += tx->bvec[end++].bv_len;
+
+		msg.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+		if (end < tx->nr_bvec)
+			msg.msg_flags |= MSG_MORE;
+		if (zc) {
+			msg.msg_flags |= MSG_ZEROCOPY;
+			msg.msg_ubuf = &tx->wqe->ubuf;
+		}
+		iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &tx->bvec[tx->cur],
+			      end - tx->cur, size);
+		rv = sock_sendmsg(sock, &msg);
+		if (rv <= 0)
+			return rv ? rv : -EAGAIN;
+
+		/* Consume what went out; a partly sent bvec is trimmed. */
+		while (rv) {
+			struct bio_vec *bv = &tx->bvec[tx->cur];
+			u32 n = min_t(u32, rv, bv->bv_len);
+
+			bv->bv_offset += n;
+			bv->bv_len -= n;
+			rv -= n;
+			if (!bv->bv_len)
+				tx->cur++;
+		}
+	}
+	tx->busy = false;
+	return 0;
+}
+
+/* ---- work requests -------------------------------------------------- */
+
+static int siw_tx_resolve_sges(struct siw_qp *qp, struct siw_wqe *wqe,
+			       int access)
+{
+	struct siw_abi_sqe *sqe = &wqe->sqe;
+	u64 total = 0;
+	int i;
+
+	if (sqe->num_sge > SIW_ABI_MAX_SGE)
+		return -EINVAL;
+	for (i = 0; i < sqe->num_sge; i++) {
+		struct siw_mem *mem;
+
+		total += sqe->sge[i].length;
+		if (!sqe->sge[i].length)
+			continue;
+		mem = siw_mem_lookup(qp->sdev, sqe->sge[i].lkey);
+		if (!mem)
+			return -ENOENT;
+		wqe->mem[i] = mem;
+		if (siw_mem_check(mem, &qp->pd->base_pd, access,
+				  sqe->sge[i].laddr, sqe->sge[i].length))
+			return -EACCES;
+	}
+	if (total > SIW_MAX_MSG_SIZE)
+		return -EMSGSIZE;
+	wqe->bytes = total;
+	return 0;
+}
+
+static int siw_tx_reg_mr(struct siw_qp *qp, struct siw_wqe *wqe)
+{
+	struct ib_mr *ibmr = (struct ib_mr *)(uintptr_t)wqe->sqe.base_mr;
+	struct siw_mem *mem = to_siw_mr(ibmr)->mem;
+	u32 key = wqe->sqe.rkey & SIW_STAG_KEY_MASK;
+
+	if (mem->pd != &qp->pd->base_pd || mem->type != SIW_MEM_PBL ||
+	    READ_ONCE(mem->valid) ||
+	    (wqe->sqe.rkey >> SIW_STAG_KEY_BITS) !=
+	    (mem->stag >> SIW_STAG_KEY_BITS))
+		return -EINVAL;
+	mem->access = wqe->sqe.access;
+	mem->va = ibmr->iova;
+	mem->len = ibmr->length;
+	mem->stag = (mem->stag & ~SIW_STAG_KEY_MASK) | key;
+	/* Lookups from the wire see the new mapping whole once valid. */
+	smp_store_release(&mem->valid, true);
+	return 0;
+}
+
+/* The work request is with TCP (or done locally): it may complete. */
+static void siw_tx_wqe_sent(struct siw_qp *qp, struct siw_wqe *wqe)
+{
+	unsigned long flags;
+	bool zc = wqe->zc_pending;
+
+	/* A Read Request went on the ORQ when it was built. */
+	spin_lock_irqsave(&qp->sq_lock, flags);
+	if (wqe->state == SIW_WQE_ACTIVE)
+		wqe->state = SIW_WQE_DONE;
+	spin_unlock_irqrestore(&qp->sq_lock, flags);
+	qp->tx.wqe = NULL;
+	/* Drop the transmitter's own reference: TCP holds the rest. */
+	if (zc)
+		siw_tx_zc_done(NULL, &wqe->ubuf, true);
+}
+
+/* Fails a work request locally; the QP then goes to Error. */
+static void siw_tx_wqe_fail(struct siw_qp *qp, struct siw_wqe *wqe,
+			    enum siw_abi_wc_status status)
+{
+	static const struct siw_term_reason why = {
+		.layer = SIW_TERM_LAYER_RDMAP,
+		.etype = SIW_RDMAP_ETYPE_CATASTROPHIC,
+	};
+
+	ibdev_dbg(&qp->sdev->base_dev, "QP %u: work request %llx failed: %u\n",
+		  qp->base_qp.qp_num, wqe->sqe.id, status);
+	wqe->status = status;
+	siw_tx_wqe_sent(qp, wqe);
+	siw_qp_fatal(qp, &why, NULL, 0);
+}
+
+/*
+ * Takes the next work request off the send queue, unless the ORD limit
+ * or a read fence holds it back. Local operations are carried out here.
+ * Returns true if there was anything to do.
+ */
+static bool siw_tx_start_wqe(struct siw_qp *qp)
+{
+	struct siw_abi_sqe *sqe;
+	struct siw_wqe *wqe;
+	unsigned long flags;
+	u16 wqe_flags;
+	bool read;
+	int rv;
+
+	spin_lock_irqsave(&qp->sq_lock, flags);
+	if (READ_ONCE(qp->state) != IB_QPS_RTS)
+		goto idle;
+	sqe = &qp->sendq[qp->sq_tx % qp->num_sqe];
+	wqe_flags = siw_wqe_flags_acquire(&sqe->flags);
+	if (!(wqe_flags & SIW_ABI_WQE_VALID))
+		goto idle;
+	wqe = &qp->wqe[qp->sq_tx % qp->num_sqe];
+	memcpy(&wqe->sqe, sqe, sizeof(wqe->sqe));
+	wqe->sqe.flags = wqe_flags;
+	read = wqe->sqe.opcode == SIW_ABI_OP_READ ||
+	       wqe->sqe.opcode == SIW_ABI_OP_READ_LOCAL_INV;
+	if ((read && qp->orq_put - qp->orq_get >= max(qp->ord, 1U)) ||
+	    ((wqe_flags & SIW_ABI_WQE_READ_FENCE) &&
+	     qp->orq_put != qp->orq_get))
+		goto idle;	/* a read response will kick us */
+	qp->sq_tx++;
+	wqe->state = SIW_WQE_ACTIVE;
+	spin_unlock_irqrestore(&qp->sq_lock, flags);
+
+	wqe->status = SIW_ABI_WC_SUCCESS;
+	wqe->sent = 0;
+	wqe->bytes = 0;
+	wqe->zc_pending = false;
+	memset(wqe->mem, 0, sizeof(wqe->mem));
+
+	switch (wqe->sqe.opcode) {
+	case SIW_ABI_OP_REG_MR:
+	case SIW_ABI_OP_INVAL_STAG:
+		/* base_mr is a kernel pointer: never from user space. */
+		if (qp->user) {
+			siw_tx_wqe_fail(qp, wqe, SIW_ABI_WC_LOC_QP_OP_ERR);
+			return true;
+		}
+		rv = wqe->sqe.opcode == SIW_ABI_OP_REG_MR ?
+		     siw_tx_reg_mr(qp, wqe) :
+		     siw_mem_invalidate(qp->sdev, &qp->pd->base_pd,
+						 wqe->sqe.rkey);
+		if (rv)
+			siw_tx_wqe_fail(qp, wqe, SIW_ABI_WC_LOC_PROT_ERR);
+		else
+			siw_tx_wqe_sent(qp, wqe);
+		return true;
+	case SIW_ABI_OP_WRITE:
+	case SIW_ABI_OP_SEND:
+	case SIW_ABI_OP_SEND_REMOTE_INV:
+	case SIW_ABI_OP_READ:
+	case SIW_ABI_OP_READ_LOCAL_INV:
+		break;
+	default:
+		siw_tx_wqe_fail(qp, wqe, SIW_ABI_WC_LOC_QP_OP_ERR);
+		return true;
+	}
+
+	if (wqe->sqe.flags & SIW_ABI_WQE_INLINE) {
+		u32 len = wqe->sqe.sge[0].length;
+
+		if (read || len > SIW_MAX_INLINE_DATA) {
+			siw_tx_wqe_fail(qp, wqe, SIW_ABI_WC_LOC_LEN_ERR);
+			return true;
+		}
+		/* The inline bytes sit where sge[1] and on would be. */
+		memcpy(qp->tx.inline_buf, &wqe->sqe.sge[1], len);
+		wqe->bytes = len;
+	} else {
+		rv = siw_tx_resolve_sges(qp, wqe, read ? IB_ACCESS_LOCAL_WRITE : 0);
+		if (rv) {
+			siw_tx_wqe_fail(qp, wqe, rv == -EMSGSIZE ?
+					SIW_ABI_WC_LOC_LEN_ERR :
+					SIW_ABI_WC_LOC_PROT_ERR);
+			return true;
+		}
+	}
+	if (!read && wqe->bytes && READ_ONCE(siw_param_zcopy_tx) &&
+	    !(wqe->sqe.flags & SIW_ABI_WQE_INLINE)) {
+		siw_ubuf_init(&wqe->ubuf, &siw_tx_zc_ops, siw_tx_zc_done);
+		wqe->zc_pending = true;
+		atomic_inc(&qp->zc_inflight);
+	}
+	qp->tx.wqe = wqe;
+	return true;
+
+idle:
+	spin_unlock_irqrestore(&qp->sq_lock, flags);
+	return false;
+}
+
+static bool siw_tx_start_rresp(struct siw_qp *qp)
+{
+	unsigned long flags;
+	bool rv = false;
+
+	spin_lock_irqsave(&qp->irq_lock, flags);
+	if (qp->irq_get != qp->irq_put) {
+		qp->tx.rresp = &qp->irq[qp->irq_get % SIW_MAX_IRD];
+		rv = true;
+	}
+	spin_unlock_irqrestore(&qp->irq_lock, flags);
+	return rv;
+}
+
+static void siw_tx_rresp_done(struct siw_qp *qp)
+{
+	struct siw_irq_entry *e = qp->tx.rresp;
+	unsigned long flags;
+
+	if (e->mem)
+		siw_mem_put(e->mem);
+	e->mem = NULL;
+	qp->tx.rresp = NULL;
+	spin_lock_irqsave(&qp->irq_lock, flags);
+	qp->irq_get++;
+	spin_unlock_irqrestore(&qp->irq_lock, flags);
+}
+
+/* The ready-to-receive message of an RFC 6581 initiator. */
+static void siw_tx_rtr(struct siw_qp *qp)
+{
+	struct siw_ddp_info info = { .last = 1 };
+
+	switch (qp->rtr) {
+	case SIW_MPA_RTR_WRITE:
+		info.opcode = SIW_RDMAP_WRITE;
+		info.tagged = 1;
+		break;
+	case SIW_MPA_RTR_READ:
+		info.opcode = SIW_RDMAP_READ_REQ;
+		info.msn = ++qp->tx.ddp_msn[SIW_DDP_QN_READ_REQ];
+		qp->rx.rtr_read_reply = true;
+		break;
+	default:
+		info.opcode = SIW_RDMAP_SEND;
+		info.msn = ++qp->tx.ddp_msn[SIW_DDP_QN_SEND];
+		break;
+	}
+	qp->rtr = 0;
+	siw_tx_hdr_only(qp, &info, NULL, 0);
+}
+
+/*
+ * Whatever was in progress when the QP failed is finished off: the
+ * current work request completes (flushed unless it already failed),
+ * the read response being sent is dropped.
+ */
+void siw_tx_abort(struct siw_qp *qp)
+{
+	struct siw_wqe *wqe = qp->tx.wqe;
+
+	qp->tx.busy = false;
+	if (wqe) {
+		if (wqe->status == SIW_ABI_WC_SUCCESS)
+			wqe->status = SIW_ABI_WC_WR_FLUSH_ERR;
+		siw_tx_wqe_sent(qp, wqe);
+	}
+	if (qp->tx.rresp)
+		siw_tx_rresp_done(qp);
+}
+
+void siw_tx_work(struct work_struct *work)
+{
+	struct siw_qp *qp = container_of(work, struct siw_qp, tx_work);
+	struct socket *sock = READ_ONCE(qp->sock);
+	struct siw_tx *tx = &qp->tx;
+	int budget = SIW_TX_BUDGET;
+	int rv = 0;
+
+	if (!sock)
+		goto stop;
+
+	while (budget) {
+		if (tx->busy) {
+			rv = siw_tx_push(qp, sock);
+			if (rv)
+				break;
+			budget--;
+			if (tx->wqe && tx->wqe->sent == tx->wqe->bytes)
+				siw_tx_wqe_sent(qp, tx->wqe);
+			else if (tx->rresp && tx->rresp->sent == tx->rresp->rreq.size)
+				siw_tx_rresp_done(qp);
+			continue;
+		}
+		if (test_and_clear_bit(SIW_QP_F_TERM_SEND, &qp->flags)) {
+			siw_tx_hdr_only(qp, NULL, qp->term_buf, qp->term_len);
+			continue;
+		}
+		if (test_bit(SIW_QP_F_FATAL, &qp->flags))
+			break;
+		if (qp->rx.rtr_pending)
+			break;	/* responder: silent until the RTR arrived */
+		if (qp->rtr) {
+			siw_tx_rtr(qp);
+			continue;
+		}
+		if (tx->wqe) {
+			rv = siw_tx_build_wqe(qp, sock);
+			if (rv)
+				break;
+			continue;
+		}
+		if (tx->rresp) {
+			rv = siw_tx_build_rresp(qp, sock);
+			if (rv)
+				break;
+			continue;
+		}
+		if (siw_tx_start_rresp(qp) || siw_tx_start_wqe(qp))
+			continue;
+		break;
+	}
+
+	if (!budget) {
+		siw_tx_schedule(qp);
+	} else if (rv && rv != -EAGAIN) {
+		static const struct siw_term_reason why = {
+			.layer = SIW_TERM_LAYER_LLP,
+			.etype = SIW_LLP_ETYPE_MPA,
+			.ecode = SIW_LLP_ECODE_CATASTROPHIC,
+		};
+
+		ibdev_dbg(&qp->sdev->base_dev, "QP %u: transmit error %d\n",
+			  qp->base_qp.qp_num, rv);
+		/* The stream is broken: no Terminate can follow. */
+		clear_bit(SIW_QP_F_TERM_SEND, &qp->flags);
+		tx->busy = false;
+		siw_qp_fatal(qp, rv == -EMSGSIZE ? &why : NULL, NULL, 0);
+	}
+
+	if (test_bit(SIW_QP_F_FATAL, &qp->flags) && !tx->busy &&
+	    !test_bit(SIW_QP_F_TERM_SEND, &qp->flags)) {
+		siw_tx_abort(qp);
+		siw_qp_error(qp);
+	} else if (READ_ONCE(qp->state) == IB_QPS_SQD && !tx->busy &&
+		   !tx->wqe && !tx->rresp) {
+		/* Closing: all that was started is out, now send the FIN. */
+		siw_qp_llp_close(qp, false);
+	}
+stop:
+	if (!sock || READ_ONCE(qp->state) == IB_QPS_ERR)
+		siw_tx_abort(qp);
+	siw_qp_reap(qp);
+}

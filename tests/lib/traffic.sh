@@ -1,0 +1,191 @@
+# shellcheck shell=bash
+# Helpers for the traffic tests in tests/vm/ (on top of
+# tests/lib/guest.sh, which this sources): which siw to load, a siw device
+# on a dummy netdev with IPv4 and IPv6 addresses, and client/server runs
+# of the standard tools that can neither hang nor leave a server behind.
+#
+# SIW_TEST_INTREE=1 in the environment (tools/vm-run passes every SIW_*
+# variable into the guest) makes the tests load the kernel's in-tree siw
+# (build/<kver>/intree-siw/siw.ko, make intree-siw) instead of ours, so
+# that the tests themselves can be checked before our data path exists.
+#
+
+. "$(dirname "${BASH_SOURCE[0]}")/guest.sh"
+
+# Addresses of the test device: documentation prefixes, reachable only
+# inside the guest.
+TEST_IP4=198.51.100.1
+TEST_IP6=2001:db8:5157::1
+TEST_DEV=siwt0
+
+intree() { [ "${SIW_TEST_INTREE:-0}" = 1 ]; }
+
+# load_under_test [PARAM=VALUE...]: our siw, or the in-tree one under
+# SIW_TEST_INTREE=1 (which knows none of our parameters: the caller
+# decides what to pass).
+load_under_test() {
+	if intree; then
+		note "SIW_TEST_INTREE=1: testing the kernel's in-tree siw, not ours"
+		load_intree_siw "$@"
+	else
+		load_siw "$@"
+	fi
+}
+
+# dummy_dev: dummy0 with $TEST_IP4/24 and $TEST_IP6/64 and a siw device
+# $TEST_DEV on it.  Both ends of a transfer then use this one device; the
+# TCP streams underneath run over the local route, as they would between
+# two addresses of one host with a real NIC.
+dummy_dev() {
+	mk_dummy dummy0
+	must ip addr add "$TEST_IP4/24" dev dummy0
+	# nodad: the address is usable at once, not after duplicate detection.
+	must ip -6 addr add "$TEST_IP6/64" dev dummy0 nodad
+	must rdma link add "$TEST_DEV" type siw netdev dummy0
+	at_exit "rdma link delete $TEST_DEV"
+	wait_for -t 10 sh -c "[ \"\$(cat /sys/class/infiniband/$TEST_DEV/ports/1/state)\" = '4: ACTIVE' ]" ||
+		fail "$TEST_DEV did not become ACTIVE"
+}
+
+# finish: remove the device and unload siw, checking both (a test should
+# leave the guest as it found it; at_exit only covers the failures).
+finish() {
+	if have_dev "$TEST_DEV"; then
+		must rdma link delete "$TEST_DEV"
+		wait_for -t 10 no_dev "$TEST_DEV" || fail "$TEST_DEV still exists after rdma link delete"
+	fi
+	unload_siw
+}
+
+# A fresh port for every run: one run's lingering connections
+# (TIME_WAIT, a server that has not quite gone) stay out of the next one.
+_next_port=${SIW_TEST_PORT_BASE:-20000}
+
+# listening PORT: something listens on TCP port PORT.  An iWARP listener is
+# a kernel TCP socket, so rdma_listen() shows up here.
+listening() {
+	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+}
+
+LOGS=$(mktemp -d /tmp/siw-draft.XXXXXX)
+at_exit "rm -rf $LOGS"
+
+# _show_log FILE: the end of FILE, indented.
+_show_log() {
+	echo "  --- $(basename "$1") (last 25 lines):"
+	tail -n 25 "$1" | cut -c 1-200 | sed 's/^/  | /'
+}
+
+# _stop PID: kill a background process and reap it.
+_stop() {
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# run_pair NAME SECS SERVER-CMD... -- CLIENT-CMD...
+#
+# Every "@PORT@" in the commands becomes a port no earlier run used (also
+# left in PORT).  Starts the server in the background, waits until the
+# port listens (at most 30 s), runs the client with a time limit of SECS,
+# then gives the server 30 s to exit by itself.  Fails the test, showing
+# both logs, when either side exits non-zero, the client times out or the
+# server does not end.  On success the logs are in $SRV_LOG and $CLI_LOG
+# and the time the run took in RUN_SECS.  SIW_TEST_VERBOSE=1 shows the
+# logs of successful runs as well.
+#
+# RETRY_IF, when set, names a function that is asked after a client
+# failure whether it was a known flaw of the tool rather than of siw (it
+# reads $CLI_LOG and $SRV_LOG); if so the run is repeated on a new port,
+# up to 3 attempts, and the test says so.
+run_pair() {
+	local name=$1 secs=$2 tmpl=() srv=() cli=() a t0 rc srv_rc end spid attempt
+	shift 2
+	tmpl=("$@")
+	SRV_LOG=$LOGS/$name.server.log
+	CLI_LOG=$LOGS/$name.client.log
+	t0=$SECONDS
+	for attempt in 1 2 3; do
+		PORT=$_next_port
+		_next_port=$((_next_port + 1))
+		srv=() cli=()
+		set -- "${tmpl[@]}"
+		while [ $# -gt 0 ] && [ "$1" != -- ]; do srv+=("${1//@PORT@/$PORT}"); shift; done
+		[ "${1:-}" = -- ] || fail "run_pair $name: no -- between server and client"
+		shift
+		for a in "$@"; do cli+=("${a//@PORT@/$PORT}"); done
+
+		# Line-buffered output: a server that has to be killed still
+		# leaves its log.
+		echo "\$ ${srv[*]} &"
+		# shellcheck disable=SC2217 # bg runs the command, which gets these
+		bg stdbuf -oL -eL "${srv[@]}" > "$SRV_LOG" 2>&1 < /dev/null
+		spid=$BG_PID
+		end=$((SECONDS + 30))
+		until listening "$PORT"; do
+			if ! kill -0 "$spid" 2>/dev/null; then
+				wait "$spid"
+				echo "$name: the server exited (status $?) before listening on port $PORT"
+				_show_log "$SRV_LOG"
+				fail "$name: server did not start"
+			fi
+			if [ $SECONDS -ge $end ]; then
+				_show_log "$SRV_LOG"
+				fail "$name: nothing listens on port $PORT 30 s after the server started"
+			fi
+			sleep 0.2
+		done
+
+		echo "\$ ${cli[*]}"
+		timeout --kill-after=5 "$secs" stdbuf -oL -eL "${cli[@]}" > "$CLI_LOG" 2>&1 < /dev/null
+		rc=$?
+		if [ $rc != 0 ] && [ $attempt -lt 3 ] && [ -n "${RETRY_IF:-}" ] && "$RETRY_IF"; then
+			note "$name: the client failed (status $rc) the way $RETRY_IF describes; again on a new port"
+			_stop "$spid"
+			continue
+		fi
+		break
+	done
+
+	# The server ends by itself once its client is done.
+	end=$((SECONDS + 30))
+	while kill -0 "$spid" 2>/dev/null && [ $SECONDS -lt $end ]; do
+		sleep 0.2
+	done
+	if kill -0 "$spid" 2>/dev/null; then
+		_stop "$spid"
+		srv_rc=timeout
+	else
+		wait "$spid"
+		srv_rc=$?
+	fi
+	RUN_SECS=$((SECONDS - t0))
+
+	if [ $rc != 0 ] || [ "$srv_rc" != 0 ]; then
+		case $rc in
+		124|137) echo "$name: the client timed out after $secs s" ;;
+		0) ;;
+		*) echo "$name: the client exited with status $rc" ;;
+		esac
+		case $srv_rc in
+		timeout) echo "$name: the server was still running 30 s after the client ended; killed it" ;;
+		0) ;;
+		*) echo "$name: the server exited with status $srv_rc" ;;
+		esac
+		_show_log "$SRV_LOG"
+		_show_log "$CLI_LOG"
+		fail "$name failed"
+	fi
+	note "$name: ok (${RUN_SECS} s)"
+	if [ "${SIW_TEST_VERBOSE:-0}" = 1 ]; then
+		_show_log "$SRV_LOG"
+		_show_log "$CLI_LOG"
+	fi
+	return 0
+}
+
+# log_fail LOG WHY: fail the test showing LOG.
+log_fail() {
+	_show_log "$1"
+	fail "$2"
+}
