@@ -396,6 +396,10 @@ int siw_mem_check(struct siw_mem *mem, struct ib_pd *pd, int access,
 		  u64 addr, u64 len);
 struct page *siw_mem_page(struct siw_mem *mem, u64 addr, u32 *off);
 int siw_mem_invalidate(struct siw_device *sdev, struct ib_pd *pd, u32 stag);
+void siw_mem_put_sges(struct siw_mem **mem);
+int siw_mem_resolve_sges(struct siw_device *sdev, struct ib_pd *pd,
+			 const struct siw_abi_sge *sge, u32 num_sge, int access,
+			 struct siw_mem **mem, u64 *total);
 
 /* siw_cq.c */
 int siw_cq_init(struct siw_cq *cq, u32 num_cqe, struct ib_udata *udata,

@@ -255,16 +255,21 @@ static void siw_cep_detach(struct siw_cep *cep)
 	write_unlock_bh(&sk->sk_callback_lock);
 }
 
-/* Closes and releases the socket; abort resets instead of FIN. */
+/* Closes and releases a detached socket; abort resets instead of FIN. */
+static void siw_cep_release_sock(struct siw_cep *cep, bool abort)
+{
+	if (abort)
+		sock_no_linger(cep->sock->sk);
+	sock_release(cep->sock);
+	cep->sock = NULL;
+}
+
 static void siw_cep_drop_sock(struct siw_cep *cep, bool abort)
 {
 	if (!cep->sock)
 		return;
 	siw_cep_detach(cep);
-	if (abort)
-		sock_no_linger(cep->sock->sk);
-	sock_release(cep->sock);
-	cep->sock = NULL;
+	siw_cep_release_sock(cep, abort);
 }
 
 /* ---- iw_cm events ---------------------------------------------------- */
@@ -311,7 +316,8 @@ static void siw_cep_close(struct siw_cep *cep, bool abort, bool peer_closed)
 		siw_qp_put(cep->qp);
 		cep->qp = NULL;
 	}
-	siw_cep_drop_sock(cep, abort);
+	if (cep->sock)
+		siw_cep_release_sock(cep, abort);
 	if (cep->cm_id) {
 		if (established) {
 			if (peer_closed)
@@ -740,13 +746,9 @@ int siw_cm_connect(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 	rv = kernel_connect(sock, (struct sockaddr *)raddr, siw_addr_len(raddr),
 			    O_NONBLOCK);
 	if (rv && rv != -EINPROGRESS) {
-		cep->state = SIW_CEP_IDLE;
-		siw_cep_drop_sock(cep, true);
-		id->provider_data = NULL;
-		id->rem_ref(id);
-		cep->cm_id = NULL;
-		siw_qp_put(qp);
-		cep->qp = NULL;
+		/* close drops the last reference: keep the cep for the unlock */
+		siw_cep_get(cep);
+		siw_cep_close(cep, true, false);
 		mutex_unlock(&cep->lock);
 		siw_cep_put(cep);
 		return rv;
@@ -828,11 +830,9 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 		rv = siw_cep_send(cep, cep->frame, len);
 	}
 	if (rv) {
+		/* Not established: no CLOSE event is owed. */
 		cep->state = SIW_CEP_AWAIT_ACCEPT;
-		siw_cep_close(cep, true, false);
-		mutex_unlock(&cep->lock);
-		siw_cep_put(cep);	/* provider_data's */
-		return rv;
+		goto err;
 	}
 	siw_cep_event(cep, id, IW_CM_EVENT_ESTABLISHED, 0, NULL, 0);
 	mutex_unlock(&cep->lock);

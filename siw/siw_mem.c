@@ -236,3 +236,45 @@ int siw_mem_invalidate(struct siw_device *sdev, struct ib_pd *pd, u32 stag)
 	siw_mem_put(mem);
 	return rv;
 }
+
+/* Drops the references of an SGE list's memory, leaving the slots empty. */
+void siw_mem_put_sges(struct siw_mem **mem)
+{
+	int i;
+
+	for (i = 0; i < SIW_ABI_MAX_SGE; i++) {
+		if (mem[i])
+			siw_mem_put(mem[i]);
+		mem[i] = NULL;
+	}
+}
+
+/*
+ * Looks up and checks the memory of every non-empty SGE for local access
+ * (access: the rights needed beyond reading). The references land in
+ * mem[], also on failure, for siw_mem_put_sges(). Returns 0 with the
+ * list's byte count in *total, -EINVAL for too many SGEs, -ENOENT for an
+ * unknown lkey, -EACCES for memory that does not allow the access.
+ */
+int siw_mem_resolve_sges(struct siw_device *sdev, struct ib_pd *pd,
+			 const struct siw_abi_sge *sge, u32 num_sge, int access,
+			 struct siw_mem **mem, u64 *total)
+{
+	u32 i;
+
+	*total = 0;
+	if (num_sge > SIW_ABI_MAX_SGE)
+		return -EINVAL;
+	for (i = 0; i < num_sge; i++) {
+		*total += sge[i].length;
+		if (!sge[i].length)
+			continue;
+		mem[i] = siw_mem_lookup(sdev, sge[i].lkey);
+		if (!mem[i])
+			return -ENOENT;
+		if (siw_mem_check(mem[i], pd, access, sge[i].laddr,
+				  sge[i].length))
+			return -EACCES;
+	}
+	return 0;
+}

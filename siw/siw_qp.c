@@ -248,15 +248,14 @@ static_assert(offsetof(struct siw_abi_sqe, flags) ==
 static_assert(offsetof(struct siw_abi_sqe, id) ==
 	      offsetof(struct siw_abi_rqe, id));
 
-static void siw_wqe_put_mem(struct siw_wqe *wqe)
+/* Hands the oldest started slot back to the producer. Caller holds sq_lock. */
+static void siw_sq_retire(struct siw_qp *qp)
 {
-	int i;
+	u32 slot = qp->sq_get++ % qp->num_sqe;
 
-	for (i = 0; i < SIW_ABI_MAX_SGE; i++) {
-		if (wqe->mem[i])
-			siw_mem_put(wqe->mem[i]);
-		wqe->mem[i] = NULL;
-	}
+	siw_mem_put_sges(qp->wqe[slot].mem);
+	qp->wqe[slot].state = SIW_WQE_IDLE;
+	siw_wqe_flags_release(&qp->sendq[slot].flags, 0);
 }
 
 /*
@@ -275,8 +274,7 @@ void siw_qp_reap(struct siw_qp *qp)
 	spin_lock_irqsave(&qp->sq_lock, flags);
 	err = READ_ONCE(qp->state) == IB_QPS_ERR;
 	while (qp->sq_get != qp->sq_tx) {
-		u32 slot = qp->sq_get % qp->num_sqe;
-		struct siw_wqe *wqe = &qp->wqe[slot];
+		struct siw_wqe *wqe = &qp->wqe[qp->sq_get % qp->num_sqe];
 
 		if (wqe->state == SIW_WQE_ACTIVE ||
 		    smp_load_acquire(&wqe->zc_pending))
@@ -296,10 +294,7 @@ void siw_qp_reap(struct siw_qp *qp)
 
 			notify |= siw_qp_complete(qp, qp->scq, &cqe, false);
 		}
-		siw_wqe_put_mem(wqe);
-		wqe->state = SIW_WQE_IDLE;
-		siw_wqe_flags_release(&qp->sendq[slot].flags, 0);
-		qp->sq_get++;
+		siw_sq_retire(qp);
 	}
 	if (err && qp->sq_get == qp->sq_tx) {
 		notify |= siw_ring_drain(qp, qp->scq, qp->sendq,
@@ -327,13 +322,8 @@ static void siw_qp_drain(struct siw_qp *qp, bool flush)
 		siw_qp_reap(qp);
 	} else {
 		spin_lock_irqsave(&qp->sq_lock, flags);
-		for (; qp->sq_get != qp->sq_tx; qp->sq_get++) {
-			u32 slot = qp->sq_get % qp->num_sqe;
-
-			siw_wqe_put_mem(&qp->wqe[slot]);
-			qp->wqe[slot].state = SIW_WQE_IDLE;
-			siw_wqe_flags_release(&qp->sendq[slot].flags, 0);
-		}
+		while (qp->sq_get != qp->sq_tx)
+			siw_sq_retire(qp);
 		siw_ring_drain(qp, NULL, qp->sendq, sizeof(struct siw_abi_sqe),
 			       qp->num_sqe, &qp->sq_get, false);
 		qp->sq_tx = qp->sq_get;

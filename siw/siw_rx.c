@@ -86,28 +86,6 @@ static int siw_rx_read_error(struct siw_qp *qp, int rv)
 			   code);
 }
 
-static void siw_rx_put_smem(struct siw_rx *rx)
-{
-	int i;
-
-	for (i = 0; i < SIW_ABI_MAX_SGE; i++) {
-		if (rx->smem[i])
-			siw_mem_put(rx->smem[i]);
-		rx->smem[i] = NULL;
-	}
-}
-
-static void siw_rx_put_rqe(struct siw_rx *rx)
-{
-	int i;
-
-	for (i = 0; i < SIW_ABI_MAX_SGE; i++) {
-		if (rx->rqe.mem[i])
-			siw_mem_put(rx->rqe.mem[i]);
-		rx->rqe.mem[i] = NULL;
-	}
-}
-
 /* Drops every memory reference the receiver holds. */
 void siw_rx_release(struct siw_qp *qp)
 {
@@ -116,8 +94,8 @@ void siw_rx_release(struct siw_qp *qp)
 	if (rx->tmem)
 		siw_mem_put(rx->tmem);
 	rx->tmem = NULL;
-	siw_rx_put_smem(rx);
-	siw_rx_put_rqe(rx);
+	siw_mem_put_sges(rx->smem);
+	siw_mem_put_sges(rx->rqe.mem);
 	rx->state = SIW_RX_DEAD;
 }
 
@@ -215,51 +193,31 @@ static int siw_rx_take_rqe(struct siw_qp *qp)
 {
 	struct siw_rx_rqe *r = &qp->rx.rqe;
 	unsigned long flags;
-	bool got;
-	u64 len = 0;
-	int i;
+	bool got = false;
+	u64 len;
 
-	if (qp->srq) {
-		got = siw_srq_take(qp->srq, &r->rqe);
-	} else {
-		spin_lock_irqsave(&qp->rq_lock, flags);
-		got = READ_ONCE(qp->state) != IB_QPS_ERR &&
+	/*
+	 * Taken and marked active in one step under the RQ lock, which the
+	 * Error flush holds too: a request is either flushed from its queue
+	 * or flushed as the active one, never lost in between.
+	 */
+	spin_lock_irqsave(&qp->rq_lock, flags);
+	if (READ_ONCE(qp->state) != IB_QPS_ERR)
+		got = qp->srq ? siw_srq_take(qp->srq, &r->rqe) :
 		      siw_rq_take(qp->recvq, qp->num_rqe, &qp->rq_get, &r->rqe);
-		r->active = got;
-		spin_unlock_irqrestore(&qp->rq_lock, flags);
-	}
-	if (!got && !qp->srq)
-		ibdev_dbg(&qp->sdev->base_dev, "QP %u: no RQE at %u of %u (flags %#x)\n",
-			  qp->base_qp.qp_num, qp->rq_get, qp->num_rqe,
-			  READ_ONCE(qp->recvq[qp->rq_get % qp->num_rqe].flags));
+	r->active = got;
+	spin_unlock_irqrestore(&qp->rq_lock, flags);
 	if (!got)
 		return siw_rx_fail(qp, SIW_TERM_LAYER_DDP,
 				   SIW_DDP_ETYPE_UNTAGGED,
 				   SIW_DDP_UNTAGGED_ECODE_MSN_NOBUF);
-	if (qp->srq) {
-		spin_lock_irqsave(&qp->rq_lock, flags);
-		r->active = true;
-		spin_unlock_irqrestore(&qp->rq_lock, flags);
-	}
 
-	if (r->rqe.num_sge > SIW_ABI_MAX_SGE)
-		goto bad;
-	for (i = 0; i < r->rqe.num_sge; i++) {
-		const struct siw_abi_sge *sge = &r->rqe.sge[i];
-
-		len += sge->length;
-		if (!sge->length)
-			continue;
-		r->mem[i] = siw_mem_lookup(qp->sdev, sge->lkey);
-		if (!r->mem[i] ||
-		    siw_mem_check(r->mem[i], &qp->pd->base_pd,
-				  IB_ACCESS_LOCAL_WRITE, sge->laddr,
-				  sge->length))
-			goto bad;
+	if (!siw_mem_resolve_sges(qp->sdev, &qp->pd->base_pd, r->rqe.sge,
+				  r->rqe.num_sge, IB_ACCESS_LOCAL_WRITE, r->mem,
+				  &len)) {
+		r->len = min_t(u64, len, SIW_MAX_MSG_SIZE);
+		return 0;
 	}
-	r->len = min_t(u64, len, SIW_MAX_MSG_SIZE);
-	return 0;
-bad:
 	/* The consumer's own buffer is bad: a local error, flushed as such. */
 	return siw_rx_fail(qp, SIW_TERM_LAYER_RDMAP,
 			   SIW_RDMAP_ETYPE_CATASTROPHIC, 0);
@@ -487,7 +445,7 @@ static void siw_rx_send_done(struct siw_qp *qp)
 	spin_unlock_irqrestore(&qp->rq_lock, flags);
 	if (notify)
 		siw_cq_notify(qp->rcq);
-	siw_rx_put_rqe(rx);
+	siw_mem_put_sges(rx->rqe.mem);
 }
 
 static void siw_rx_read_resp_done(struct siw_qp *qp)
@@ -527,7 +485,7 @@ static int siw_rx_fpdu_done(struct siw_qp *qp)
 			return siw_rx_fail(qp, SIW_TERM_LAYER_LLP,
 					   SIW_LLP_ETYPE_MPA, SIW_LLP_ECODE_CRC);
 	}
-	siw_rx_put_smem(rx);
+	siw_mem_put_sges(rx->smem);
 
 	if (rx->rtr_pending) {
 		rx->rtr_pending = false;

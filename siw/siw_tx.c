@@ -360,26 +360,13 @@ static int siw_tx_push(struct siw_qp *qp, struct socket *sock)
 static int siw_tx_resolve_sges(struct siw_qp *qp, struct siw_wqe *wqe,
 			       int access)
 {
-	struct siw_abi_sqe *sqe = &wqe->sqe;
-	u64 total = 0;
-	int i;
+	u64 total;
+	int rv;
 
-	if (sqe->num_sge > SIW_ABI_MAX_SGE)
-		return -EINVAL;
-	for (i = 0; i < sqe->num_sge; i++) {
-		struct siw_mem *mem;
-
-		total += sqe->sge[i].length;
-		if (!sqe->sge[i].length)
-			continue;
-		mem = siw_mem_lookup(qp->sdev, sqe->sge[i].lkey);
-		if (!mem)
-			return -ENOENT;
-		wqe->mem[i] = mem;
-		if (siw_mem_check(mem, &qp->pd->base_pd, access,
-				  sqe->sge[i].laddr, sqe->sge[i].length))
-			return -EACCES;
-	}
+	rv = siw_mem_resolve_sges(qp->sdev, &qp->pd->base_pd, wqe->sqe.sge,
+				  wqe->sqe.num_sge, access, wqe->mem, &total);
+	if (rv)
+		return rv;
 	if (total > SIW_MAX_MSG_SIZE)
 		return -EMSGSIZE;
 	wqe->bytes = total;
@@ -682,7 +669,7 @@ void siw_tx_work(struct work_struct *work)
 
 	if (test_bit(SIW_QP_F_FATAL, &qp->flags) && !tx->busy &&
 	    !test_bit(SIW_QP_F_TERM_SEND, &qp->flags)) {
-		siw_tx_abort(qp);
+		/* In Error now: what was in progress is finished off below. */
 		siw_qp_error(qp);
 	} else if (READ_ONCE(qp->state) == IB_QPS_SQD && !tx->busy &&
 		   !tx->wqe && !tx->rresp) {
