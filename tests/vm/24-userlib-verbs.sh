@@ -59,6 +59,11 @@ SIW_USERLIB_TRACE=1 ibv_devinfo -d siwd0 >/dev/null 2>"$err" || fail "ibv_devinf
 if grep -q '^siw-userlib:' "$err"; then
 	fail "userlib still served after uninstall"
 fi
+# A second uninstall (as at_exit does after the one above) must leave the
+# distribution's provider in place.
+must make -s -C "$SIW_TOP/userlib" uninstall
+ibv_devinfo -d siwd0 >/dev/null 2>"$err" ||
+	fail "the stock provider is gone after a second uninstall: $(cat "$err")"
 
 must rdma link delete siwd0
 unload_siw
