@@ -121,6 +121,12 @@ int siw_cq_add(struct siw_cq *cq, const struct siw_abi_cqe *cqe,
 	slot->qp_id = cqe->qp_id;
 	smp_store_release(&slot->flags, cqe->flags | SIW_ABI_WQE_VALID);
 	cq->cq_put++;
+	/*
+	 * A poller arms, then polls once more before it sleeps. The CQE
+	 * must be visible before we read the arm word, or both sides could
+	 * miss each other: no event and a sleeping consumer.
+	 */
+	smp_mb();
 	notify = siw_cq_take_arm(cq, solicited);
 	spin_unlock_irqrestore(&cq->lock, flags);
 	return notify;

@@ -235,10 +235,11 @@ static bool siw_ring_drain(struct siw_qp *qp, struct siw_cq *cq,
 			break;
 		id = READ_ONCE(wqe->id);
 		opcode = rqe ? SIW_ABI_OP_RECEIVE : READ_ONCE(wqe->opcode);
-		if (cq)
-			notify |= siw_qp_flush_one(qp, cq, id, opcode);
+		/* Freed before it completes, as in siw_qp_reap(). */
 		siw_wqe_flags_release(&wqe->flags, 0);
 		(*get)++;
+		if (cq)
+			notify |= siw_qp_flush_one(qp, cq, id, opcode);
 	}
 	return notify;
 }
@@ -269,12 +270,16 @@ void siw_qp_reap(struct siw_qp *qp)
 {
 	unsigned long flags;
 	bool notify = false;
+	bool retired = false;
+	bool more = false;
 	bool err;
 
 	spin_lock_irqsave(&qp->sq_lock, flags);
 	err = READ_ONCE(qp->state) == IB_QPS_ERR;
 	while (qp->sq_get != qp->sq_tx) {
 		struct siw_wqe *wqe = &qp->wqe[qp->sq_get % qp->num_sqe];
+		struct siw_abi_cqe cqe = {};
+		bool signal;
 
 		if (wqe->state == SIW_WQE_ACTIVE ||
 		    smp_load_acquire(&wqe->zc_pending))
@@ -284,17 +289,34 @@ void siw_qp_reap(struct siw_qp *qp)
 				break;
 			wqe->status = SIW_ABI_WC_WR_FLUSH_ERR;
 		}
-		if (wqe->status || (wqe->sqe.flags & SIW_ABI_WQE_SIGNALLED)) {
-			struct siw_abi_cqe cqe = {
-				.id = wqe->sqe.id,
-				.opcode = wqe->sqe.opcode,
-				.status = wqe->status,
-				.bytes = wqe->bytes,
-			};
+		cqe.id = wqe->sqe.id;
+		cqe.opcode = wqe->sqe.opcode;
+		cqe.status = wqe->status;
+		cqe.bytes = wqe->bytes;
+		signal = wqe->status || (wqe->sqe.flags & SIW_ABI_WQE_SIGNALLED);
 
-			notify |= siw_qp_complete(qp, qp->scq, &cqe, false);
-		}
+		/*
+		 * The slot is free before its completion is visible: a
+		 * consumer that polls it may post again at once.
+		 */
 		siw_sq_retire(qp);
+		retired = true;
+		if (signal)
+			notify |= siw_qp_complete(qp, qp->scq, &cqe, false);
+	}
+	if (retired && !err) {
+		/*
+		 * The provider rings no doorbell for a request it posts
+		 * behind one still VALID, trusting us to find it. Having
+		 * released slots, look once more: the full barrier pairs
+		 * with the provider's between posting and checking the
+		 * slot before.
+		 */
+		smp_mb();
+		more = qp->sq_tx - qp->sq_get < qp->num_sqe &&
+		       (siw_wqe_flags_acquire(&qp->sendq[qp->sq_tx %
+						qp->num_sqe].flags) &
+			SIW_ABI_WQE_VALID);
 	}
 	if (err && qp->sq_get == qp->sq_tx) {
 		notify |= siw_ring_drain(qp, qp->scq, qp->sendq,
@@ -305,6 +327,8 @@ void siw_qp_reap(struct siw_qp *qp)
 	spin_unlock_irqrestore(&qp->sq_lock, flags);
 	if (notify)
 		siw_cq_notify(qp->scq);
+	if (more)
+		siw_tx_schedule(qp);
 }
 
 /*

@@ -443,6 +443,12 @@ static bool siw_tx_start_wqe(struct siw_qp *qp)
 	spin_lock_irqsave(&qp->sq_lock, flags);
 	if (READ_ONCE(qp->state) != IB_QPS_RTS)
 		goto idle;
+	/*
+	 * On a full ring the slot at sq_tx is the oldest one, still valid
+	 * until it is completed: started again, it would go out twice.
+	 */
+	if (qp->sq_tx - qp->sq_get >= qp->num_sqe)
+		goto idle;
 	sqe = &qp->sendq[qp->sq_tx % qp->num_sqe];
 	wqe_flags = siw_wqe_flags_acquire(&sqe->flags);
 	if (!(wqe_flags & SIW_ABI_WQE_VALID))
