@@ -12,6 +12,8 @@
 #include <linux/moduleparam.h>
 #include <linux/netdevice.h>
 #include <linux/if_arp.h>
+#include <linux/etherdevice.h>
+#include <linux/rtnetlink.h>
 #include <linux/workqueue.h>
 #include <net/addrconf.h>
 #include <net/net_namespace.h>
@@ -262,6 +264,53 @@ struct siw_attach_work {
 };
 
 /*
+ * rdma_cm resolves 127.0.0.1 and ::1 to lo and then looks for the RDMA
+ * device whose GID is lo's hardware address. That address is all zeros,
+ * and the RDMA core stores no zero GID, so nothing would ever match. For
+ * loopback_enabled we give lo a locally administered address ("siw" in
+ * its middle bytes) and take it back at unload if it is still ours.
+ */
+static const u8 siw_lo_addr[ETH_ALEN] = { 0x02, 0x73, 0x69, 0x77, 0x00, 0x01 };
+static bool siw_lo_addr_given;
+
+static void siw_lo_give_addr(struct net_device *lo)
+{
+	struct sockaddr sa = { .sa_family = lo->type };
+	int rv;
+
+	rtnl_lock();
+	if (is_zero_ether_addr(lo->dev_addr)) {
+		memcpy(sa.sa_data, siw_lo_addr, ETH_ALEN);
+		rv = dev_set_mac_address(lo, &sa, NULL);
+		if (rv)
+			netdev_warn(lo, "siw: cannot set an address for rdma_cm: %d\n",
+				    rv);
+		else
+			siw_lo_addr_given = true;
+	}
+	rtnl_unlock();
+	if (siw_lo_addr_given)
+		netdev_info(lo, "siw: address %pM, so rdma_cm finds siw_lo\n",
+			    siw_lo_addr);
+}
+
+static void siw_lo_take_addr(void)
+{
+	struct net_device *lo = init_net.loopback_dev;
+	static const u8 zero[ETH_ALEN];
+
+	if (!siw_lo_addr_given)
+		return;
+	rtnl_lock();
+	/* Zero is no valid address for dev_set_mac_address(). */
+	if (ether_addr_equal(lo->dev_addr, siw_lo_addr)) {
+		dev_addr_set(lo, zero);
+		call_netdevice_notifiers(NETDEV_CHANGEADDR, lo);
+	}
+	rtnl_unlock();
+}
+
+/*
  * Devices for the attach and loopback_enabled parameters are created
  * from a work item: netdev notifiers run under RTNL, and registering an
  * RDMA device there would order RTNL before the RDMA core's locks.
@@ -273,6 +322,8 @@ static void siw_attach_worker(struct work_struct *work)
 	int rv;
 
 	if (READ_ONCE(aw->netdev->reg_state) == NETREG_REGISTERED) {
+		if (aw->netdev->type == ARPHRD_LOOPBACK)
+			siw_lo_give_addr(aw->netdev);
 		rv = siw_device_add(aw->netdev, NULL);
 		if (rv && rv != -EEXIST)
 			netdev_warn(aw->netdev, "siw: cannot attach: %d\n", rv);
@@ -436,6 +487,7 @@ static void __exit siw_exit(void)
 	/* Pending attaches finish before the devices are torn down. */
 	destroy_workqueue(siw_attach_wq);
 	ib_unregister_driver(RDMA_DRIVER_SIW);
+	siw_lo_take_addr();
 	/* Devices are gone, so are their QPs and connections. */
 	siw_cm_exit();
 	siw_tx_exit();

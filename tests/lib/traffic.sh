@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers for the traffic tests in tests/vm/ and tests/drafts/ (on top of
+# Helpers for the traffic tests in tests/vm/ and tests/pair/ (on top of
 # tests/lib/guest.sh, which this sources): which siw to load, a siw device
 # on a dummy netdev with IPv4 and IPv6 addresses, and client/server runs
 # of the standard tools that can neither hang nor leave a server behind.
