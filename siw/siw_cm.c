@@ -404,6 +404,8 @@ static void siw_cep_mpa_error(struct siw_cep *cep, int rv, const char *what)
 			  "peer requires MPA markers, which siw does not send" :
 			  rv == -EOPNOTSUPP ? "unsupported MPA revision" :
 			  rv == -EPROTO ? "malformed MPA frame" :
+			  rv == -EACCES ?
+			  "peer does not use MPA CRC, which mpa_crc_strict requires" :
 			  rv == -ETIMEDOUT ? "peer timed out" :
 			  "connection lost";
 
@@ -460,7 +462,7 @@ static void siw_cep_got_reply(struct siw_cep *cep)
 		return;
 	}
 	if (siw_cep_crc_refused(&rep)) {
-		siw_cep_mpa_error(cep, -EPROTO, "peer does not use MPA CRC");
+		siw_cep_mpa_error(cep, -EACCES, "MPA Reply");
 		siw_cep_connect_failed(cep, -ECONNREFUSED, NULL, 0);
 		return;
 	}
@@ -519,7 +521,7 @@ static void siw_cep_got_request(struct siw_cep *cep)
 		};
 		int len = siw_mpa_rep_build(cep->frame, sizeof(cep->frame), &rej);
 
-		siw_cep_mpa_error(cep, -EPROTO, "peer does not use MPA CRC");
+		siw_cep_mpa_error(cep, -EACCES, "MPA Request");
 		if (len > 0)
 			siw_cep_send(cep, cep->frame, len);
 		siw_cep_close(cep, false, false);

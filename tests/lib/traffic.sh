@@ -268,3 +268,98 @@ await() {
 	echo "# await $1 (peer $PEER)"
 	wait_for -t "$secs" _peer_has "$1" || fail "the peer did not reach '$1' within $secs s"
 }
+
+# pair_dev: siwp0 on eth0, ACTIVE.  pair_dev_delete: and gone again.
+pair_dev() {
+	must rdma link add siwp0 type siw netdev eth0
+	wait_for -t 10 sh -c '[ "$(cat /sys/class/infiniband/siwp0/ports/1/state)" = "4: ACTIVE" ]' ||
+		fail "siwp0 did not become ACTIVE"
+}
+pair_dev_delete() {
+	must rdma link delete siwp0
+	wait_for -t 10 no_dev siwp0 || fail "siwp0 still exists after rdma link delete"
+}
+
+# Each step of a pair test gets a port of its own.
+step_port=7200
+SIW_TRAFFIC=$SIW_TOP/build/tests/siw_traffic
+
+# pair_rping TAG SERVER-SIDE SIZE COUNT: a verified rping of COUNT
+# iterations of SIZE bytes, the server on SERVER-SIDE, on a port of its
+# own.  The server side starts its server and signals TAG once it listens;
+# the client side awaits TAG, runs the client and counts its iterations.
+pair_rping() {
+	local tag=$1 server=$2 size=$3 count=$4 port n rc spid end t0=$SECONDS
+	port=$step_port
+	step_port=$((step_port + 1))
+	if [ "$SIDE" = "$server" ]; then
+		echo "\$ rping -s -a $ME -p $port -S $size -C $count -V &"
+		# shellcheck disable=SC2217 # bg runs the command, which gets these
+		bg stdbuf -oL -eL rping -s -a "$ME" -p "$port" -S "$size" -C "$count" -V \
+			> "$LOGS/$tag.server.log" 2>&1 < /dev/null
+		spid=$BG_PID
+		wait_for -t 30 listening "$port" ||
+			log_fail "$LOGS/$tag.server.log" "$tag: rping server not listening on $port"
+		signal "$tag"
+		# The server ends when the client disconnects; the client has its
+		# own 60 s limit, so 90 s here is plenty.
+		end=$((SECONDS + 90))
+		while kill -0 "$spid" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.2; done
+		if kill -0 "$spid" 2>/dev/null; then
+			kill -9 "$spid"
+			log_fail "$LOGS/$tag.server.log" "$tag: rping server still running after 90 s"
+		fi
+		wait "$spid"
+		rc=$?
+		[ $rc = 0 ] || log_fail "$LOGS/$tag.server.log" "$tag: rping server exited with status $rc"
+		note "$tag: served $PEER ($((SECONDS - t0)) s)"
+	else
+		await "$tag"
+		echo "\$ rping -c -a $PEER -p $port -S $size -C $count -V -v"
+		timeout --kill-after=5 60 stdbuf -oL -eL \
+			rping -c -a "$PEER" -p "$port" -S "$size" -C "$count" -V -v \
+			> "$LOGS/$tag.client.log" 2>&1 < /dev/null
+		rc=$?
+		[ $rc = 0 ] || log_fail "$LOGS/$tag.client.log" "$tag: rping client exited with status $rc"
+		n=$(awk '/data mismatch/ { bad = 1 } /^ping data: rdma-ping-/ { n++ }
+			END { print bad ? "mismatch" : n + 0 }' "$LOGS/$tag.client.log")
+		[ "$n" = "$count" ] ||
+			log_fail "$LOGS/$tag.client.log" "$tag: rping completed $n of $count iterations"
+		note "$tag: $count verified iterations of $size bytes from $PEER ($((SECONDS - t0)) s)"
+	fi
+}
+
+# pair_traffic TAG SERVER-SIDE CLIENT-ARGS...: a verified siw_traffic
+# run, the server on SERVER-SIDE, the client (with CLIENT-ARGS) on the
+# other side; both must exit 0 with every byte checked. No
+# SEND_WITH_INV (-I 0): rdma-core's siw provider, on both sides here,
+# cannot report it.
+pair_traffic() {
+	local tag=$1 server=$2 port rc spid t0=$SECONDS
+	shift 2
+	port=$step_port
+	step_port=$((step_port + 1))
+	if [ "$SIDE" = "$server" ]; then
+		echo "\$ siw_traffic -s -b $ME -p $port &"
+		bg "$SIW_TRAFFIC" -s -b "$ME" -p "$port" -t 170 > "$LOGS/$tag.server.log" 2>&1 < /dev/null
+		spid=$BG_PID
+		wait_for -t 30 listening "$port" ||
+			log_fail "$LOGS/$tag.server.log" "$tag: siw_traffic not listening on $port"
+		signal "$tag"
+		# The server ends once the client's QPs are done, or at its -t.
+		wait "$spid"
+		rc=$?
+		[ $rc = 0 ] || log_fail "$LOGS/$tag.server.log" "$tag: siw_traffic server exited with status $rc"
+		note "$tag: served $PEER ($((SECONDS - t0)) s)"
+	else
+		await "$tag"
+		echo "\$ siw_traffic -c $PEER -p $port -I 0 $*"
+		"$SIW_TRAFFIC" -c "$PEER" -p "$port" -I 0 -t 150 "$@" > "$LOGS/$tag.client.log" 2>&1 < /dev/null
+		rc=$?
+		[ $rc = 0 ] || log_fail "$LOGS/$tag.client.log" "$tag: siw_traffic client exited with status $rc"
+		grep -q '^client: all QPs verified' "$LOGS/$tag.client.log" ||
+			log_fail "$LOGS/$tag.client.log" "$tag: the client verified nothing"
+		note "$tag: $(grep -c ': OK: ' "$LOGS/$tag.client.log") QPs verified against $PEER ($((SECONDS - t0)) s)"
+	fi
+}
+

@@ -40,6 +40,17 @@ qps_at_least() { [ "$(qp_count)" -ge "$1" ]; }
 no_qps() { [ "$(qp_count)" = 0 ]; }
 no_conns() { [ "$(ss -Htn state established "( sport = :$1 )" | wc -l)" = 0 ]; }
 
+# long_run NAME NQPS: a long client run in the background (BUSY_PID),
+# once its QPs and the server's are up and data has flowed a while.
+long_run() {
+	BUSY_LOG=$LOGS/$1.log
+	echo "\$ siw_traffic -c $TEST_IP4 -p $SRV_PORT -q $2 -n 100000 -I 0 &  ($1)"
+	"$tr" -c "$TEST_IP4" -p "$SRV_PORT" -q "$2" -n 100000 -I 0 -t 120 > "$BUSY_LOG" 2>&1 < /dev/null &
+	BUSY_PID=$!
+	wait_for -t 30 qps_at_least $(($2 * 2)) || log_fail "$BUSY_LOG" "the client's QPs did not come up"
+	sleep 2
+}
+
 # --- nobody listens ------------------------------------------------------
 for addr in "$TEST_IP4" "$TEST_IP6"; do
 	t0=$SECONDS
@@ -65,14 +76,9 @@ wait_for -t 10 grep -q 'rejecting' "$SRV_OUT" || log_fail "$SRV_OUT" "the server
 verified_run -q 2 -n 50 -m 64k
 
 # --- a client killed mid-transfer -----------------------------------------
-echo "\$ siw_traffic -c $TEST_IP4 -p $SRV_PORT -q 4 -n 100000 -I 0 &  (then SIGKILL)"
-"$tr" -c "$TEST_IP4" -p "$SRV_PORT" -q 4 -n 100000 -I 0 -t 120 > "$LOGS/victim.log" 2>&1 < /dev/null &
-victim=$!
-wait_for -t 30 qps_at_least 8 ||
-	log_fail "$LOGS/victim.log" "the client's QPs did not come up"
-sleep 2
-kill -9 $victim
-wait $victim 2>/dev/null
+long_run client-killed 4
+kill -9 $BUSY_PID
+wait $BUSY_PID 2>/dev/null
 # The server notices each connection's end and drops its QPs.
 wait_for -t 30 no_qps ||
 	fail "QPs left 30 s after the client was killed: $(rdma res show qp)"
@@ -111,19 +117,14 @@ wait_for -t 30 no_conns "$SRV_PORT" ||
 kill -9 $peers 2>/dev/null
 
 # --- a server killed mid-transfer ----------------------------------------
-echo "\$ siw_traffic -c $TEST_IP4 -p $SRV_PORT -q 2 -n 100000 -I 0 &  (server SIGKILLed)"
-"$tr" -c "$TEST_IP4" -p "$SRV_PORT" -q 2 -n 100000 -I 0 -t 120 > "$LOGS/orphan.log" 2>&1 < /dev/null &
-orphan=$!
-wait_for -t 30 qps_at_least 4 ||
-	log_fail "$LOGS/orphan.log" "the client's QPs did not come up"
-sleep 2
+long_run server-killed 2
 kill -9 "$SRV_PID"
 t0=$SECONDS
-wait $orphan
+wait $BUSY_PID
 rc=$?
 took=$((SECONDS - t0))
-sed 's/^/  | /' "$LOGS/orphan.log" | tail -n 5
-[ $rc = 1 ] || log_fail "$LOGS/orphan.log" "the client of a killed server exited with $rc, not 1 (failure)"
+sed 's/^/  | /' "$BUSY_LOG" | tail -n 5
+[ $rc = 1 ] || log_fail "$BUSY_LOG" "the client of a killed server exited with $rc, not 1 (failure)"
 [ $took -le 20 ] || fail "the client took $took s to notice its server was gone"
 wait_for -t 30 no_qps ||
 	fail "QPs left after both ends are gone: $(rdma res show qp)"
