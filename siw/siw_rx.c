@@ -37,10 +37,11 @@ static int siw_rx_fail(struct siw_qp *qp, u8 layer, u8 etype, u8 ecode)
 	};
 	struct siw_rx *rx = &qp->rx;
 
-	ibdev_dbg(&qp->sdev->base_dev,
-		  "QP %u: rx error layer %u type %u code %#x: opcode %u msn %u len %u\n",
-		  qp->base_qp.qp_num, layer, etype, ecode, rx->info.opcode,
-		  rx->info.msn, rx->info.payload_len);
+	ibdev_info_ratelimited(&qp->sdev->base_dev,
+			       "QP %u: sending Terminate, layer %u type %u code %#x (opcode %u msn %u len %u)\n",
+			       qp->base_qp.qp_num, layer, etype, ecode,
+			       rx->info.opcode, rx->info.msn,
+			       rx->info.payload_len);
 	rx->state = SIW_RX_DEAD;
 	siw_qp_fatal(qp, &why, rx->hdr, rx->hdr_have);
 	return -EPROTO;
