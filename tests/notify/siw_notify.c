@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * siw_notify: completion events over a real connection.
+ *
+ *   siw_notify -s ADDR PORT     server
+ *   siw_notify -c ADDR PORT     client
+ *
+ * The server arms its receive CQ for solicited completions only; the
+ * client sends three plain Sends, waits two seconds and sends one with
+ * the Solicited Event flag. The server must get exactly one event, and
+ * only once all four have arrived: an event raised by the plain ones
+ * shows up as a wake-up with three completions. Then it arms for the
+ * next completion and one more plain Send must raise an event. Each
+ * side exits 0 when all went as it should, 1 otherwise; SIGALRM ends
+ * a run that hangs after 90 s.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+#include <rdma/rdma_verbs.h>
+
+#define MSG_SIZE	64
+#define NUM_RECV	8
+#define GAP_US		2000000		/* before the solicited Send */
+
+static void die(const char *what)
+{
+	fprintf(stderr, "siw_notify: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "siw_notify: FAIL: %s\n", what);
+	exit(1);
+}
+
+struct conn {
+	struct rdma_cm_id *id;
+	struct ibv_comp_channel *ch;
+	struct ibv_cq *scq, *rcq;
+	struct ibv_mr *mr;
+	char buf[NUM_RECV + 1][MSG_SIZE];
+};
+
+static void conn_setup(struct conn *c)
+{
+	struct ibv_qp_init_attr qa = {
+		.cap = { .max_send_wr = 8, .max_recv_wr = NUM_RECV,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+		.qp_type = IBV_QPT_RC,
+		.sq_sig_all = 1,
+	};
+
+	c->ch = ibv_create_comp_channel(c->id->verbs);
+	if (!c->ch)
+		die("ibv_create_comp_channel");
+	c->rcq = ibv_create_cq(c->id->verbs, NUM_RECV, NULL, c->ch, 0);
+	c->scq = ibv_create_cq(c->id->verbs, 8, NULL, NULL, 0);
+	if (!c->rcq || !c->scq)
+		die("ibv_create_cq");
+	qa.send_cq = c->scq;
+	qa.recv_cq = c->rcq;
+	if (rdma_create_qp(c->id, NULL, &qa))
+		die("rdma_create_qp");
+	c->mr = rdma_reg_msgs(c->id, c->buf, sizeof(c->buf));
+	if (!c->mr)
+		die("rdma_reg_msgs");
+}
+
+static struct rdma_cm_event *cm_wait(struct rdma_event_channel *ech,
+				     enum rdma_cm_event_type want)
+{
+	struct rdma_cm_event *ev;
+
+	if (rdma_get_cm_event(ech, &ev))
+		die("rdma_get_cm_event");
+	if (ev->event != want) {
+		fprintf(stderr, "siw_notify: got %s, wanted %s (status %d)\n",
+			rdma_event_str(ev->event), rdma_event_str(want),
+			ev->status);
+		exit(1);
+	}
+	return ev;
+}
+
+/* Waits up to ms for a CQ event; returns 1 if one came, 0 if not. */
+static int wait_event(struct conn *c, int ms)
+{
+	struct pollfd p = { .fd = c->ch->fd, .events = POLLIN };
+	struct ibv_cq *cq;
+	void *ctx;
+	int n = poll(&p, 1, ms);
+
+	if (n < 0)
+		die("poll");
+	if (!n)
+		return 0;
+	if (ibv_get_cq_event(c->ch, &cq, &ctx))
+		die("ibv_get_cq_event");
+	ibv_ack_cq_events(cq, 1);
+	return 1;
+}
+
+static int drain(struct ibv_cq *cq)
+{
+	struct ibv_wc wc;
+	int n = 0, r;
+
+	while ((r = ibv_poll_cq(cq, 1, &wc)) > 0) {
+		if (wc.status != IBV_WC_SUCCESS) {
+			fprintf(stderr, "siw_notify: completion status %s\n",
+				ibv_wc_status_str(wc.status));
+			exit(1);
+		}
+		n++;
+	}
+	if (r < 0)
+		die("ibv_poll_cq");
+	return n;
+}
+
+static void post_send(struct conn *c, int flags)
+{
+	if (rdma_post_send(c->id, NULL, c->buf[NUM_RECV], MSG_SIZE, c->mr,
+			   flags))
+		die("rdma_post_send");
+	while (!drain(c->scq))
+		usleep(1000);
+}
+
+static int server(struct rdma_addrinfo *ai)
+{
+	struct rdma_event_channel *ech = rdma_create_event_channel();
+	struct rdma_cm_id *lid;
+	struct rdma_cm_event *ev;
+	struct conn c = {};
+	int i, got;
+
+	if (!ech || rdma_create_id(ech, &lid, NULL, RDMA_PS_TCP))
+		die("rdma_create_id");
+	if (rdma_bind_addr(lid, ai->ai_src_addr) || rdma_listen(lid, 1))
+		die("rdma_listen");
+	printf("server: listening\n");
+	fflush(stdout);
+	ev = cm_wait(ech, RDMA_CM_EVENT_CONNECT_REQUEST);
+	c.id = ev->id;
+	rdma_ack_cm_event(ev);
+	conn_setup(&c);
+	for (i = 0; i < NUM_RECV; i++)
+		if (rdma_post_recv(c.id, NULL, c.buf[i], MSG_SIZE, c.mr))
+			die("rdma_post_recv");
+	if (ibv_req_notify_cq(c.rcq, 1))
+		die("ibv_req_notify_cq(solicited)");
+	if (rdma_accept(c.id, NULL))
+		die("rdma_accept");
+	rdma_ack_cm_event(cm_wait(ech, RDMA_CM_EVENT_ESTABLISHED));
+
+	/* Three plain Sends, a gap, one solicited: one event, after it. */
+	if (!wait_event(&c, 30000))
+		fail("no event for the solicited Send within 30 s");
+	got = drain(c.rcq);
+	if (got != 4) {
+		fprintf(stderr, "siw_notify: FAIL: woken with %d receive(s) done, not 4: %s\n",
+			got, got < 4 ? "an unsolicited Send raised the event" :
+				       "more than was sent");
+		return 1;
+	}
+	if (wait_event(&c, 500))
+		fail("a second event for the same arming");
+	printf("server: solicited-only arming: one event, after all 4 receives\n");
+
+	/* Armed for the next completion, a plain Send raises it. */
+	if (ibv_req_notify_cq(c.rcq, 0))
+		die("ibv_req_notify_cq(next)");
+	post_send(&c, 0);	/* tells the client to go on */
+	if (!wait_event(&c, 30000))
+		fail("no event for a plain Send with next-completion arming");
+	if (drain(c.rcq) != 1)
+		fail("not exactly one receive with the next-completion event");
+	printf("server: next-completion arming: one event for a plain Send\n");
+
+	rdma_disconnect(c.id);
+	return 0;
+}
+
+static int client(struct rdma_addrinfo *ai)
+{
+	struct rdma_event_channel *ech = rdma_create_event_channel();
+	struct rdma_cm_event *ev;
+	struct conn c = {};
+	int i;
+
+	if (!ech || rdma_create_id(ech, &c.id, NULL, RDMA_PS_TCP))
+		die("rdma_create_id");
+	if (rdma_resolve_addr(c.id, NULL, ai->ai_dst_addr, 5000))
+		die("rdma_resolve_addr");
+	rdma_ack_cm_event(cm_wait(ech, RDMA_CM_EVENT_ADDR_RESOLVED));
+	if (rdma_resolve_route(c.id, 5000))
+		die("rdma_resolve_route");
+	rdma_ack_cm_event(cm_wait(ech, RDMA_CM_EVENT_ROUTE_RESOLVED));
+	conn_setup(&c);
+	if (rdma_post_recv(c.id, NULL, c.buf[0], MSG_SIZE, c.mr))
+		die("rdma_post_recv");
+	if (rdma_connect(c.id, NULL))
+		die("rdma_connect");
+	ev = cm_wait(ech, RDMA_CM_EVENT_ESTABLISHED);
+	rdma_ack_cm_event(ev);
+
+	for (i = 0; i < 3; i++)
+		post_send(&c, 0);
+	usleep(GAP_US);
+	post_send(&c, IBV_SEND_SOLICITED);
+	/* The server's go-ahead, then the plain Send it waits for. */
+	for (i = 0; !drain(c.rcq); i++) {
+		if (i == 30000)
+			fail("no go-ahead from the server within 30 s");
+		usleep(1000);
+	}
+	post_send(&c, 0);
+	rdma_ack_cm_event(cm_wait(ech, RDMA_CM_EVENT_DISCONNECTED));
+	printf("client: done\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct rdma_addrinfo hints = { .ai_port_space = RDMA_PS_TCP }, *ai;
+	int srv;
+
+	if (argc != 4 || (strcmp(argv[1], "-s") && strcmp(argv[1], "-c"))) {
+		fprintf(stderr, "usage: siw_notify -s|-c ADDR PORT\n");
+		return 2;
+	}
+	srv = !strcmp(argv[1], "-s");
+	if (srv)
+		hints.ai_flags = RAI_PASSIVE;
+	if (rdma_getaddrinfo(argv[2], argv[3], &hints, &ai))
+		die("rdma_getaddrinfo");
+	alarm(90);
+	return srv ? server(ai) : client(ai);
+}
