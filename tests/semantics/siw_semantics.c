@@ -1,20 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * siw_notify: completion events over a real connection.
+ * siw_semantics: completion events and the read fence over a real
+ * connection.
  *
- *   siw_notify -s ADDR PORT     server
- *   siw_notify -c ADDR PORT     client
+ *   siw_semantics -s ADDR PORT     server
+ *   siw_semantics -c ADDR PORT     client
  *
- * The server arms its receive CQ for solicited completions only; the
- * client sends three plain Sends, waits two seconds and sends one with
- * the Solicited Event flag. The server must get exactly one event, and
- * only once all four have arrived: an event raised by the plain ones
- * shows up as a wake-up with three completions. Then it arms for the
- * next completion and one more plain Send must raise an event. Each
- * side exits 0 when all went as it should, 1 otherwise; SIGALRM ends
- * a run that hangs after 90 s.
+ * 1. The server arms its receive CQ for solicited completions only; the
+ *    client sends three plain Sends, waits two seconds and sends one
+ *    with the Solicited Event flag. The server must get exactly one
+ *    event, and only once all four have arrived: an event raised by the
+ *    plain ones shows up as a wake-up with three completions.
+ * 2. Armed for the next completion, one more plain Send must raise an
+ *    event.
+ * 3. The client RDMA READs 1 MiB of the server's pattern into a local
+ *    buffer and, without waiting, posts an RDMA WRITE of that buffer to
+ *    a second server region with IBV_SEND_FENCE, then a Send. The fence
+ *    holds the WRITE until the READ's data is in, so the second region
+ *    must hold the pattern; a transport ignoring the fence writes the
+ *    buffer's old contents.
+ * Each side exits 0 when all went as it should, 1 otherwise; SIGALRM
+ * ends a run that hangs after 90 s.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,16 +36,29 @@
 #define MSG_SIZE	64
 #define NUM_RECV	8
 #define GAP_US		2000000		/* before the solicited Send */
+#define FENCE_LEN	(1 << 20)
+
+/* What the server tells the client in its MPA Reply's private data. */
+struct regions {
+	uint64_t pattern;	/* FENCE_LEN bytes to read */
+	uint64_t target;	/* FENCE_LEN bytes to write */
+	uint32_t rkey;
+};
+
+static uint8_t pattern_byte(size_t i)
+{
+	return (uint8_t)(i * 7 + i / 4096 + 3);
+}
 
 static void die(const char *what)
 {
-	fprintf(stderr, "siw_notify: %s: %s\n", what, strerror(errno));
+	fprintf(stderr, "siw_semantics: %s: %s\n", what, strerror(errno));
 	exit(1);
 }
 
 static void fail(const char *what)
 {
-	fprintf(stderr, "siw_notify: FAIL: %s\n", what);
+	fprintf(stderr, "siw_semantics: FAIL: %s\n", what);
 	exit(1);
 }
 
@@ -81,7 +103,7 @@ static struct rdma_cm_event *cm_wait(struct rdma_event_channel *ech,
 	if (rdma_get_cm_event(ech, &ev))
 		die("rdma_get_cm_event");
 	if (ev->event != want) {
-		fprintf(stderr, "siw_notify: got %s, wanted %s (status %d)\n",
+		fprintf(stderr, "siw_semantics: got %s, wanted %s (status %d)\n",
 			rdma_event_str(ev->event), rdma_event_str(want),
 			ev->status);
 		exit(1);
@@ -114,7 +136,7 @@ static int drain(struct ibv_cq *cq)
 
 	while ((r = ibv_poll_cq(cq, 1, &wc)) > 0) {
 		if (wc.status != IBV_WC_SUCCESS) {
-			fprintf(stderr, "siw_notify: completion status %s\n",
+			fprintf(stderr, "siw_semantics: completion status %s\n",
 				ibv_wc_status_str(wc.status));
 			exit(1);
 		}
@@ -138,9 +160,14 @@ static int server(struct rdma_addrinfo *ai)
 {
 	struct rdma_event_channel *ech = rdma_create_event_channel();
 	struct rdma_cm_id *lid;
+	struct rdma_conn_param param = {};
 	struct rdma_cm_event *ev;
+	struct ibv_mr *big_mr;
+	struct regions reg;
 	struct conn c = {};
-	int i, got;
+	uint8_t *big;
+	int got;
+	size_t i;
 
 	if (!ech || rdma_create_id(ech, &lid, NULL, RDMA_PS_TCP))
 		die("rdma_create_id");
@@ -157,7 +184,24 @@ static int server(struct rdma_addrinfo *ai)
 			die("rdma_post_recv");
 	if (ibv_req_notify_cq(c.rcq, 1))
 		die("ibv_req_notify_cq(solicited)");
-	if (rdma_accept(c.id, NULL))
+	big = calloc(2, FENCE_LEN);
+	if (!big)
+		die("calloc");
+	for (i = 0; i < FENCE_LEN; i++)
+		big[i] = pattern_byte(i);
+	big_mr = ibv_reg_mr(c.id->pd, big, 2 * FENCE_LEN,
+			    IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
+			    IBV_ACCESS_REMOTE_WRITE);
+	if (!big_mr)
+		die("ibv_reg_mr");
+	reg.pattern = (uintptr_t)big;
+	reg.target = (uintptr_t)big + FENCE_LEN;
+	reg.rkey = big_mr->rkey;
+	param.private_data = &reg;
+	param.private_data_len = sizeof(reg);
+	param.responder_resources = 1;
+	param.initiator_depth = 1;
+	if (rdma_accept(c.id, &param))
 		die("rdma_accept");
 	rdma_ack_cm_event(cm_wait(ech, RDMA_CM_EVENT_ESTABLISHED));
 
@@ -166,7 +210,7 @@ static int server(struct rdma_addrinfo *ai)
 		fail("no event for the solicited Send within 30 s");
 	got = drain(c.rcq);
 	if (got != 4) {
-		fprintf(stderr, "siw_notify: FAIL: woken with %d receive(s) done, not 4: %s\n",
+		fprintf(stderr, "siw_semantics: FAIL: woken with %d receive(s) done, not 4: %s\n",
 			got, got < 4 ? "an unsolicited Send raised the event" :
 				       "more than was sent");
 		return 1;
@@ -185,6 +229,21 @@ static int server(struct rdma_addrinfo *ai)
 		fail("not exactly one receive with the next-completion event");
 	printf("server: next-completion arming: one event for a plain Send\n");
 
+	/* The client's Send after its fenced WRITE. */
+	for (i = 0; !drain(c.rcq); i++) {
+		if (i == 30000)
+			fail("the client's fence round did not end within 30 s");
+		usleep(1000);
+	}
+	for (i = 0; i < FENCE_LEN; i++)
+		if (big[FENCE_LEN + i] != pattern_byte(i)) {
+			fprintf(stderr, "siw_semantics: FAIL: byte %zu of the fenced WRITE is %#x, not %#x: the WRITE went before the READ's data was in\n",
+				i, big[FENCE_LEN + i], pattern_byte(i));
+			return 1;
+		}
+	printf("server: fenced WRITE after READ: all %d bytes are the pattern\n",
+	       FENCE_LEN);
+
 	rdma_disconnect(c.id);
 	return 0;
 }
@@ -192,9 +251,13 @@ static int server(struct rdma_addrinfo *ai)
 static int client(struct rdma_addrinfo *ai)
 {
 	struct rdma_event_channel *ech = rdma_create_event_channel();
+	struct rdma_conn_param param = {};
 	struct rdma_cm_event *ev;
+	struct ibv_mr *local_mr;
+	struct regions reg;
 	struct conn c = {};
-	int i;
+	uint8_t *local;
+	int i, done;
 
 	if (!ech || rdma_create_id(ech, &c.id, NULL, RDMA_PS_TCP))
 		die("rdma_create_id");
@@ -207,9 +270,14 @@ static int client(struct rdma_addrinfo *ai)
 	conn_setup(&c);
 	if (rdma_post_recv(c.id, NULL, c.buf[0], MSG_SIZE, c.mr))
 		die("rdma_post_recv");
-	if (rdma_connect(c.id, NULL))
+	param.responder_resources = 1;
+	param.initiator_depth = 1;
+	if (rdma_connect(c.id, &param))
 		die("rdma_connect");
 	ev = cm_wait(ech, RDMA_CM_EVENT_ESTABLISHED);
+	if (ev->param.conn.private_data_len < sizeof(reg))
+		fail("no region description in the server's private data");
+	memcpy(&reg, ev->param.conn.private_data, sizeof(reg));
 	rdma_ack_cm_event(ev);
 
 	for (i = 0; i < 3; i++)
@@ -223,6 +291,27 @@ static int client(struct rdma_addrinfo *ai)
 		usleep(1000);
 	}
 	post_send(&c, 0);
+
+	/* READ, then a fenced WRITE of what it read, then a Send. */
+	local = malloc(FENCE_LEN);
+	if (!local)
+		die("malloc");
+	memset(local, 0x55, FENCE_LEN);
+	local_mr = ibv_reg_mr(c.id->pd, local, FENCE_LEN, IBV_ACCESS_LOCAL_WRITE);
+	if (!local_mr)
+		die("ibv_reg_mr");
+	if (rdma_post_read(c.id, NULL, local, FENCE_LEN, local_mr, 0,
+			   reg.pattern, reg.rkey) ||
+	    rdma_post_write(c.id, NULL, local, FENCE_LEN, local_mr,
+			    IBV_SEND_FENCE, reg.target, reg.rkey) ||
+	    rdma_post_send(c.id, NULL, c.buf[NUM_RECV], MSG_SIZE, c.mr, 0))
+		die("posting the fence round");
+	for (i = 0, done = 0; done < 3; i++) {
+		if (i == 30000)
+			fail("the fence round did not complete within 30 s");
+		done += drain(c.scq);
+		usleep(1000);
+	}
 	rdma_ack_cm_event(cm_wait(ech, RDMA_CM_EVENT_DISCONNECTED));
 	printf("client: done\n");
 	return 0;
@@ -234,7 +323,7 @@ int main(int argc, char **argv)
 	int srv;
 
 	if (argc != 4 || (strcmp(argv[1], "-s") && strcmp(argv[1], "-c"))) {
-		fprintf(stderr, "usage: siw_notify -s|-c ADDR PORT\n");
+		fprintf(stderr, "usage: siw_semantics -s|-c ADDR PORT\n");
 		return 2;
 	}
 	srv = !strcmp(argv[1], "-s");

@@ -1,0 +1,36 @@
+#!/bin/bash
+# vm-timeout: 120
+# Completion events and the read fence over a connection
+# (tests/semantics/siw_semantics): a CQ armed for solicited completions
+# only wakes its consumer for a Send with the Solicited Event flag and
+# not for the plain Sends before it; armed for the next completion, it
+# wakes for a plain Send; an RDMA WRITE posted with IBV_SEND_FENCE right
+# after an RDMA READ into its source sends what the READ brought. Arming
+# is written by the provider into the CQ's mapped control word and taken
+# by the kernel, so both providers run it: rdma-core's siw provider and
+# userlib. SIW_TEST_INTREE=1 runs it on the in-tree siw.
+. "$(dirname "$0")/../lib/traffic.sh"
+
+prog=$SIW_TOP/build/tests/siw_semantics
+[ -x "$prog" ] || fail "$prog not built (make -C tests)"
+
+load_under_test
+dummy_dev
+
+for prov in stock userlib; do
+	run=("$prog")
+	[ $prov = stock ] || run=(env "RDMAV_DRIVERS=$SIW_TOP/build/userlib/libsiw" "$prog")
+	for addr in "$TEST_IP4" "$TEST_IP6"; do
+		run_pair "semantics-$prov-$addr" 60 \
+			"${run[@]}" -s "$addr" @PORT@ \
+			-- \
+			"${run[@]}" -c "$addr" @PORT@
+		grep -q 'solicited-only arming: one event, after all 4 receives' "$SRV_LOG" &&
+			grep -q 'next-completion arming: one event for a plain Send' "$SRV_LOG" &&
+			grep -q 'fenced WRITE after READ: all' "$SRV_LOG" ||
+			log_fail "$SRV_LOG" "$prov-$addr: the server did not report all three checks"
+	done
+done
+
+finish
+exit 0
