@@ -65,6 +65,14 @@ bool siw_sq_needs_doorbell(const struct siw_ring *ring, uint32_t first)
 	void *prev = siw_ring_slot(ring, first - 1);
 
 	/*
+	 * A batch that filled the whole ring has only its own elements
+	 * before it (on a one-slot SQ, every post): nothing tells us the
+	 * kernel is at work.
+	 */
+	if (ring->idx - first >= ring->num)
+		return true;
+
+	/*
 	 * Our VALID stores must be ordered before this load: otherwise we
 	 * could read a predecessor still VALID while the kernel, about to
 	 * stop, does not yet see our element either.

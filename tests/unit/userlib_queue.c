@@ -94,6 +94,9 @@ static void test_sq_wrap_full_empty(uint32_t start)
 		      round);
 		/* The predecessor is still queued: no doorbell needed. */
 		CHECK(!siw_sq_needs_doorbell(&r, r.idx), "doorbell on busy SQ");
+		/* But a batch that wrote the whole ring must ring. */
+		CHECK(siw_sq_needs_doorbell(&r, r.idx - NUM),
+		      "no doorbell for a batch that filled the ring");
 
 		/* Kernel drains some, then all; order must be FIFO. */
 		ok = 1;
@@ -111,6 +114,36 @@ static void test_sq_wrap_full_empty(uint32_t start)
 	}
 	CHECK(r.idx == start + 5u * NUM, "index did not advance mod 2^32");
 	CHECK(start < 0xffffff00u || r.idx < start, "index did not wrap");
+}
+
+/*
+ * A one-slot SQ (perftest's control QP): the slot before a new request
+ * is the request itself, so every post must ring the doorbell.
+ */
+static void test_sq_one_slot(void)
+{
+	struct siw_abi_sqe q[1];
+	uint32_t kget = 0, first;
+	struct siw_ring r;
+	uint64_t id;
+	int i;
+
+	memset(q, 0, sizeof(q));
+	CHECK(siw_ring_init(&r, q, 1, sizeof(q[0]), 0) == 0, "one-slot ring");
+	for (i = 0; i < 3; i++) {
+		struct siw_abi_sqe *e = siw_wq_claim(&r);
+
+		CHECK(e != NULL, "one-slot SQ: slot not free for post %d", i);
+		if (!e)
+			return;
+		first = r.idx;
+		e->id = i;
+		siw_wq_publish(&r, e, SIW_ABI_WQE_SIGNALLED);
+		CHECK(siw_sq_needs_doorbell(&r, first),
+		      "one-slot SQ: post %d rings no doorbell", i);
+		CHECK(kernel_take_wqe(q, 1, &kget, &id) && id == (uint64_t)i,
+		      "one-slot SQ: post %d not taken", i);
+	}
 }
 
 static void test_cq(uint32_t start)
@@ -207,6 +240,7 @@ int main(void)
 	test_init();
 	test_sq_wrap_full_empty(0);
 	test_sq_wrap_full_empty(0xfffffff5u);
+	test_sq_one_slot();
 	test_cq(0);
 	test_cq(0xfffffffdu);
 	test_sge_inline();
