@@ -158,6 +158,41 @@ static u32 siw_tx_mss(struct socket *sock)
 	return READ_ONCE(tcp_sk(sock->sk)->mss_cache);
 }
 
+/* Starts an FPDU with the header info describes; returns its length. */
+static int siw_tx_add_hdr(struct siw_tx *tx, const struct siw_ddp_info *info)
+{
+	int hdr_len = info->tagged ?
+		      siw_ddp_build_tagged(tx->hdr, sizeof(tx->hdr), info) :
+		      siw_ddp_build_untagged(tx->hdr, sizeof(tx->hdr), info);
+
+	if (hdr_len < 0)
+		return hdr_len;
+	tx->nr_bvec = 0;
+	siw_tx_add_buf(tx, tx->hdr, hdr_len);
+	return hdr_len;
+}
+
+/*
+ * Starts the next FPDU of a message with left bytes still to send: its
+ * payload is what one FPDU carries over this connection, but no more
+ * than max_pages pages, which is what the bvec array can describe of
+ * the source. Sets info's payload length and last flag; returns the
+ * header length.
+ */
+static int siw_tx_begin_fpdu(struct siw_tx *tx, struct socket *sock,
+			     struct siw_ddp_info *info, u32 left, u32 max_pages)
+{
+	u32 max = min_t(u32, siw_fpdu_max_payload(siw_tx_mss(sock),
+						  info->opcode),
+			max_pages * PAGE_SIZE);
+
+	if (!max)
+		return -EMSGSIZE;
+	info->payload_len = min(left, max);
+	info->last = info->payload_len == left;
+	return siw_tx_add_hdr(tx, info);
+}
+
 /* Headers that need no payload: Read Request, Terminate, RTR messages. */
 static void siw_tx_hdr_only(struct siw_qp *qp, const struct siw_ddp_info *info,
 			    const void *prebuilt, u32 len)
@@ -165,14 +200,16 @@ static void siw_tx_hdr_only(struct siw_qp *qp, const struct siw_ddp_info *info,
 	struct siw_tx *tx = &qp->tx;
 	int hdr_len = len;
 
-	tx->nr_bvec = 0;
-	if (prebuilt)
+	if (prebuilt) {
 		memcpy(tx->hdr, prebuilt, len);
-	else if (info->tagged)
-		hdr_len = siw_ddp_build_tagged(tx->hdr, sizeof(tx->hdr), info);
-	else
-		hdr_len = siw_ddp_build_untagged(tx->hdr, sizeof(tx->hdr), info);
-	siw_tx_add_buf(tx, tx->hdr, hdr_len);
+		tx->nr_bvec = 0;
+		siw_tx_add_buf(tx, tx->hdr, len);
+	} else {
+		hdr_len = siw_tx_add_hdr(tx, info);
+		/* Our own header fields never fail to encode. */
+		if (WARN_ON_ONCE(hdr_len < 0))
+			return;
+	}
 	siw_tx_seal(qp, hdr_len - SIW_MPA_LEN_SIZE);
 }
 
@@ -190,7 +227,7 @@ static int siw_tx_build_wqe(struct siw_qp *qp, struct socket *sock)
 	struct siw_abi_sqe *sqe = &wqe->sqe;
 	struct siw_ddp_info info = {};
 	bool inl = sqe->flags & SIW_ABI_WQE_INLINE;
-	u32 max, len;
+	u32 len;
 	int hdr_len;
 
 	switch (sqe->opcode) {
@@ -237,24 +274,12 @@ static int siw_tx_build_wqe(struct siw_qp *qp, struct socket *sock)
 	}
 	}
 
-	max = siw_fpdu_max_payload(siw_tx_mss(sock), info.opcode);
-	/* Bound by what the bvec array can describe, pages being split. */
-	max = min_t(u32, max, (SIW_TX_MAX_BVEC - SIW_ABI_MAX_SGE - 3) * PAGE_SIZE);
-	if (!max)
-		return -EMSGSIZE;
-	len = min(wqe->bytes - wqe->sent, max);
-	info.payload_len = len;
-	info.last = wqe->sent + len == wqe->bytes;
-
-	if (info.tagged)
-		hdr_len = siw_ddp_build_tagged(tx->hdr, sizeof(tx->hdr), &info);
-	else
-		hdr_len = siw_ddp_build_untagged(tx->hdr, sizeof(tx->hdr), &info);
+	/* Each SGE may start mid-page and so take one bvec more. */
+	hdr_len = siw_tx_begin_fpdu(tx, sock, &info, wqe->bytes - wqe->sent,
+				    SIW_TX_MAX_BVEC - SIW_ABI_MAX_SGE - 3);
 	if (hdr_len < 0)
 		return hdr_len;
-
-	tx->nr_bvec = 0;
-	siw_tx_add_buf(tx, tx->hdr, hdr_len);
+	len = info.payload_len;
 	if (inl) {
 		if (len)
 			siw_tx_add_buf(tx, tx->inline_buf + wqe->sent, len);
@@ -283,21 +308,14 @@ static int siw_tx_build_rresp(struct siw_qp *qp, struct socket *sock)
 		.stag = e->rreq.sink_stag,
 		.to = e->rreq.sink_to + e->sent,
 	};
-	u32 max, len;
 	int hdr_len;
+	u32 len;
 
-	max = siw_fpdu_max_payload(siw_tx_mss(sock), SIW_RDMAP_READ_RESP);
-	max = min_t(u32, max, (SIW_TX_MAX_BVEC - 3) * PAGE_SIZE);
-	if (!max)
-		return -EMSGSIZE;
-	len = min(e->rreq.size - e->sent, max);
-	info.payload_len = len;
-	info.last = e->sent + len == e->rreq.size;
-	hdr_len = siw_ddp_build_tagged(tx->hdr, sizeof(tx->hdr), &info);
+	hdr_len = siw_tx_begin_fpdu(tx, sock, &info, e->rreq.size - e->sent,
+				    SIW_TX_MAX_BVEC - 3);
 	if (hdr_len < 0)
 		return hdr_len;
-	tx->nr_bvec = 0;
-	siw_tx_add_buf(tx, tx->hdr, hdr_len);
+	len = info.payload_len;
 	/* Responder memory gets no completion to wait for: always copied. */
 	if (len && !siw_tx_add_sges(tx, &e->mem, &sge, 1, e->sent, len, false))
 		return -EMSGSIZE;

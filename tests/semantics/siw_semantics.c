@@ -147,13 +147,27 @@ static int drain(struct ibv_cq *cq)
 	return n;
 }
 
+/* Polls until n completions are in; fails with "what" after 30 s. */
+static void await_completions(struct ibv_cq *cq, int n, const char *what)
+{
+	int i, done = 0;
+
+	for (i = 0; (done += drain(cq)) < n; i++) {
+		if (i == 30000) {
+			fprintf(stderr, "siw_semantics: FAIL: %s within 30 s\n",
+				what);
+			exit(1);
+		}
+		usleep(1000);
+	}
+}
+
 static void post_send(struct conn *c, int flags)
 {
 	if (rdma_post_send(c->id, NULL, c->buf[NUM_RECV], MSG_SIZE, c->mr,
 			   flags))
 		die("rdma_post_send");
-	while (!drain(c->scq))
-		usleep(1000);
+	await_completions(c->scq, 1, "a Send did not complete");
 }
 
 static int server(struct rdma_addrinfo *ai)
@@ -230,11 +244,7 @@ static int server(struct rdma_addrinfo *ai)
 	printf("server: next-completion arming: one event for a plain Send\n");
 
 	/* The client's Send after its fenced WRITE. */
-	for (i = 0; !drain(c.rcq); i++) {
-		if (i == 30000)
-			fail("the client's fence round did not end within 30 s");
-		usleep(1000);
-	}
+	await_completions(c.rcq, 1, "the client's fence round did not end");
 	for (i = 0; i < FENCE_LEN; i++)
 		if (big[FENCE_LEN + i] != pattern_byte(i)) {
 			fprintf(stderr, "siw_semantics: FAIL: byte %zu of the fenced WRITE is %#x, not %#x: the WRITE went before the READ's data was in\n",
@@ -257,7 +267,7 @@ static int client(struct rdma_addrinfo *ai)
 	struct regions reg;
 	struct conn c = {};
 	uint8_t *local;
-	int i, done;
+	int i;
 
 	if (!ech || rdma_create_id(ech, &c.id, NULL, RDMA_PS_TCP))
 		die("rdma_create_id");
@@ -285,11 +295,7 @@ static int client(struct rdma_addrinfo *ai)
 	usleep(GAP_US);
 	post_send(&c, IBV_SEND_SOLICITED);
 	/* The server's go-ahead, then the plain Send it waits for. */
-	for (i = 0; !drain(c.rcq); i++) {
-		if (i == 30000)
-			fail("no go-ahead from the server within 30 s");
-		usleep(1000);
-	}
+	await_completions(c.rcq, 1, "no go-ahead from the server");
 	post_send(&c, 0);
 
 	/* READ, then a fenced WRITE of what it read, then a Send. */
@@ -306,12 +312,7 @@ static int client(struct rdma_addrinfo *ai)
 			    IBV_SEND_FENCE, reg.target, reg.rkey) ||
 	    rdma_post_send(c.id, NULL, c.buf[NUM_RECV], MSG_SIZE, c.mr, 0))
 		die("posting the fence round");
-	for (i = 0, done = 0; done < 3; i++) {
-		if (i == 30000)
-			fail("the fence round did not complete within 30 s");
-		done += drain(c.scq);
-		usleep(1000);
-	}
+	await_completions(c.scq, 3, "the fence round did not complete");
 	rdma_ack_cm_event(cm_wait(ech, RDMA_CM_EVENT_DISCONNECTED));
 	printf("client: done\n");
 	return 0;
