@@ -181,7 +181,8 @@ struct siw_tx {
 	unsigned int cur;		/* bvec being sent */
 	u32 cur_off;			/* bytes of it sent */
 	struct siw_wqe *wqe;		/* work request being sent */
-	struct siw_irq_entry *rresp;	/* or read response being sent */
+	struct siw_irq_entry *rresp;	/* or read response being sent, */
+	struct siw_irq_entry rresp_cur;	/* which lives here */
 	u8 hdr[SIW_TERM_MAX_LEN + 8] __aligned(8);
 	u8 inline_buf[SIW_MAX_INLINE_DATA];
 	u8 trailer[8];

@@ -91,12 +91,18 @@ static int siw_rx_read_error(struct siw_qp *qp, int rv)
 void siw_rx_release(struct siw_qp *qp)
 {
 	struct siw_rx *rx = &qp->rx;
+	struct siw_irq_entry *pending;
 
 	if (rx->tmem)
 		siw_mem_put(rx->tmem);
 	rx->tmem = NULL;
 	siw_mem_put_sges(rx->smem);
 	siw_mem_put_sges(rx->rqe.mem);
+	/* A Read Request whose FPDU never completed, so was not queued. */
+	pending = &qp->irq[qp->irq_put % SIW_MAX_IRD];
+	if (pending->mem)
+		siw_mem_put(pending->mem);
+	pending->mem = NULL;
 	rx->state = SIW_RX_DEAD;
 }
 

@@ -551,14 +551,26 @@ idle:
 	return false;
 }
 
+/*
+ * The Read Request leaves the IRQ as its response starts. The initiator
+ * may send its next request the moment the last response FPDU reaches
+ * it, which can be before the send call carrying that FPDU has returned
+ * here (over loopback, from within it): a slot freed only after the
+ * response would then be missing, and the request refused for want of
+ * IRD.
+ */
 static bool siw_tx_start_rresp(struct siw_qp *qp)
 {
+	struct siw_irq_entry *e;
 	unsigned long flags;
 	bool rv = false;
 
 	spin_lock_irqsave(&qp->irq_lock, flags);
 	if (qp->irq_get != qp->irq_put) {
-		qp->tx.rresp = &qp->irq[qp->irq_get % SIW_MAX_IRD];
+		e = &qp->irq[qp->irq_get++ % SIW_MAX_IRD];
+		qp->tx.rresp_cur = *e;
+		e->mem = NULL;
+		qp->tx.rresp = &qp->tx.rresp_cur;
 		rv = true;
 	}
 	spin_unlock_irqrestore(&qp->irq_lock, flags);
@@ -568,14 +580,26 @@ static bool siw_tx_start_rresp(struct siw_qp *qp)
 static void siw_tx_rresp_done(struct siw_qp *qp)
 {
 	struct siw_irq_entry *e = qp->tx.rresp;
-	unsigned long flags;
 
 	if (e->mem)
 		siw_mem_put(e->mem);
 	e->mem = NULL;
 	qp->tx.rresp = NULL;
+}
+
+/* Read Requests that will get no response now drop their memory. */
+static void siw_tx_drop_irq(struct siw_qp *qp)
+{
+	struct siw_irq_entry *e;
+	unsigned long flags;
+
 	spin_lock_irqsave(&qp->irq_lock, flags);
-	qp->irq_get++;
+	while (qp->irq_get != qp->irq_put) {
+		e = &qp->irq[qp->irq_get++ % SIW_MAX_IRD];
+		if (e->mem)
+			siw_mem_put(e->mem);
+		e->mem = NULL;
+	}
 	spin_unlock_irqrestore(&qp->irq_lock, flags);
 }
 
@@ -606,7 +630,7 @@ static void siw_tx_rtr(struct siw_qp *qp)
 /*
  * Whatever was in progress when the QP failed is finished off: the
  * current work request completes (flushed unless it already failed),
- * the read response being sent is dropped.
+ * the read response being sent and those still queued are dropped.
  */
 void siw_tx_abort(struct siw_qp *qp)
 {
@@ -620,6 +644,7 @@ void siw_tx_abort(struct siw_qp *qp)
 	}
 	if (qp->tx.rresp)
 		siw_tx_rresp_done(qp);
+	siw_tx_drop_irq(qp);
 }
 
 void siw_tx_work(struct work_struct *work)
