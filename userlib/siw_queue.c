@@ -116,6 +116,63 @@ bool siw_cq_arm(const struct siw_ring *ring, struct siw_abi_cq_ctrl *ctrl,
 	return siw_cq_peek(ring) != NULL;
 }
 
+bool siw_track_room(const struct siw_wq_track *t, const struct siw_ring *ring)
+{
+	if (atomic_load_explicit(&t->lax, memory_order_relaxed))
+		return true;
+	/* Acquire: the poller was done with the slot's completion. */
+	return ring->idx - atomic_load_explicit(&t->polled, memory_order_acquire) <
+	       ring->num;
+}
+
+void siw_track_sq_posted(struct siw_wq_track *t, const struct siw_ring *ring,
+			 uint32_t idx, bool signaled)
+{
+	atomic_store_explicit(&t->signaled[idx & (ring->num - 1)], signaled,
+			      memory_order_relaxed);
+	/* Release: the poller reads no flag beyond what this publishes. */
+	atomic_store_explicit(&t->posted, idx + 1, memory_order_release);
+}
+
+void siw_track_sq_polled(struct siw_wq_track *t, const struct siw_ring *ring,
+			 bool success)
+{
+	uint32_t at = atomic_load_explicit(&t->polled, memory_order_relaxed);
+	uint32_t end = atomic_load_explicit(&t->posted, memory_order_acquire);
+
+	if (!success) {
+		atomic_store_explicit(&t->lax, true, memory_order_relaxed);
+		return;
+	}
+	/*
+	 * Send completions come in SQ order, and only signaled requests
+	 * succeed visibly: this one is the first signaled request not yet
+	 * polled, and the unsignaled ones before it are done too.
+	 */
+	for (; at != end; at++) {
+		if (atomic_load_explicit(&t->signaled[at & (ring->num - 1)],
+					 memory_order_relaxed)) {
+			atomic_store_explicit(&t->polled, at + 1,
+					      memory_order_release);
+			return;
+		}
+	}
+	/* No signaled request outstanding: we lost track, let VALID decide. */
+	atomic_store_explicit(&t->lax, true, memory_order_relaxed);
+}
+
+void siw_track_rq_polled(struct siw_wq_track *t)
+{
+	atomic_fetch_add_explicit(&t->polled, 1, memory_order_release);
+}
+
+void siw_track_reset(struct siw_wq_track *t, const struct siw_ring *ring)
+{
+	atomic_store_explicit(&t->posted, ring->idx, memory_order_relaxed);
+	atomic_store_explicit(&t->polled, ring->idx, memory_order_release);
+	atomic_store_explicit(&t->lax, false, memory_order_relaxed);
+}
+
 bool siw_sqe_set_sges(struct siw_abi_sqe *sqe, const struct siw_sge_src *sg,
 		      int n, int max)
 {

@@ -13,6 +13,7 @@
 #ifndef SIW_QUEUE_H
 #define SIW_QUEUE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,42 @@ void siw_cq_release(struct siw_ring *ring, struct siw_abi_cqe *cqe);
  */
 bool siw_cq_arm(const struct siw_ring *ring, struct siw_abi_cq_ctrl *ctrl,
 		bool solicited_only);
+
+/*
+ * When a work queue slot may be reused. The verbs let a work request hold
+ * its slot until the consumer has polled its completion (an unsignaled
+ * send's, until a later signaled one's): that is what keeps the
+ * completions waiting in a CQ within the queue depths the consumer sized
+ * the CQ for. The kernel clears VALID earlier, when it writes the
+ * completion, so posting on VALID alone lets a fast producer and a slow
+ * poller overflow a correctly sized CQ. A slot is free here only once
+ * both have happened.
+ *
+ * The poller advances @polled (under its CQ's lock), the poster reads it
+ * (under the queue's lock). After a send completes in error the kernel
+ * flushes the rest, unsignaled requests included, and no longer tells
+ * which completion is whose: the SQ then goes by VALID alone (@lax) until
+ * the QP is reset.
+ */
+struct siw_wq_track {
+	_Atomic uint32_t polled;	/* slots up to here are the poster's */
+	_Atomic uint32_t posted;	/* SQ only: signaled[] is set up to here */
+	_Atomic bool lax;
+	_Atomic uint8_t *signaled;	/* SQ only: per slot, completes visibly */
+};
+
+/* Room for one more request at @ring->idx? */
+bool siw_track_room(const struct siw_wq_track *t, const struct siw_ring *ring);
+/* The SQ request just written at @idx does (not) produce a completion. */
+void siw_track_sq_posted(struct siw_wq_track *t, const struct siw_ring *ring,
+			 uint32_t idx, bool signaled);
+/* A send completion was polled, with @success or an error status. */
+void siw_track_sq_polled(struct siw_wq_track *t, const struct siw_ring *ring,
+			 bool success);
+/* A receive completion was polled: one RQ or SRQ slot is done. */
+void siw_track_rq_polled(struct siw_wq_track *t);
+/* The QP went to Reset: the kernel dropped all requests unreported. */
+void siw_track_reset(struct siw_wq_track *t, const struct siw_ring *ring);
 
 /* Copies @n gather elements into @sqe; false if @n exceeds @max. */
 struct siw_sge_src {

@@ -9,6 +9,7 @@
  * only data path system call is the SQ doorbell.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,15 +32,28 @@ struct siw_uctx {
 	uint32_t dev_id;
 };
 
+/* A QP as one CQ knows it: completions name their QP by number only. */
+struct siw_cq_ref {
+	uint32_t qp_num;
+	struct siw_uqp *qp;
+	struct siw_cq_ref *next;
+};
+
+#define SIW_CQ_QP_BUCKETS 64
+
 struct siw_ucq {
 	struct verbs_cq base;
-	pthread_spinlock_t lock;
+	pthread_spinlock_t lock;	/* ring, qps and last */
 	struct siw_ring ring;
 	struct siw_abi_cq_ctrl *ctrl;
 	void *map;
 	size_t map_len;
 	uint32_t id;
+	struct siw_cq_ref *qps[SIW_CQ_QP_BUCKETS];
+	struct siw_cq_ref *last;	/* most completions are the last QP's */
 };
+
+struct siw_usrq;
 
 struct siw_uqp {
 	struct verbs_qp base;
@@ -47,6 +61,11 @@ struct siw_uqp {
 	pthread_spinlock_t rq_lock;
 	struct siw_ring sq;
 	struct siw_ring rq;
+	struct siw_wq_track sq_track;
+	struct siw_wq_track rq_track;
+	struct siw_ucq *scq, *rcq;
+	struct siw_cq_ref scq_ref, rcq_ref;
+	struct siw_usrq *srq;
 	void *sq_map;
 	size_t sq_len;
 	void *rq_map;		/* NULL on an SRQ */
@@ -61,6 +80,7 @@ struct siw_usrq {
 	struct verbs_srq base;
 	pthread_spinlock_t lock;
 	struct siw_ring rq;
+	struct siw_wq_track track;
 	void *map;
 	size_t map_len;
 	uint32_t max_sge;
@@ -111,11 +131,33 @@ static inline struct siw_usrq *to_usrq(struct ibv_srq *srq)
 	return container_of(srq, struct siw_usrq, base.srq);
 }
 
-/* Set SIW_USERLIB_TRACE to see which provider serves a process. */
+/*
+ * Set SIW_USERLIB_TRACE to see which provider serves a process: to an
+ * absolute path, the line is appended to that file (so a test can count
+ * the contexts of all its processes), otherwise it goes to stderr.
+ */
 static void siw_trace(const char *what, const char *dev)
 {
-	if (getenv("SIW_USERLIB_TRACE"))
-		fprintf(stderr, "siw-userlib: %s %s\n", what, dev);
+	const char *to = getenv("SIW_USERLIB_TRACE");
+	char line[128];
+	int fd, len;
+
+	if (!to)
+		return;
+	len = snprintf(line, sizeof(line), "siw-userlib: %s %s\n", what, dev);
+	if (len <= 0 || (size_t)len >= sizeof(line))
+		return;
+	if (to[0] != '/') {
+		fputs(line, stderr);
+		return;
+	}
+	/* One write(2) with O_APPEND: lines of concurrent processes stay whole. */
+	fd = open(to, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, line, len) != len)
+		fprintf(stderr, "siw-userlib: cannot write trace to %s\n", to);
+	close(fd);
 }
 
 /* The kernel's mappings are whole pages. */
@@ -345,6 +387,64 @@ static void siw_cqe_to_wc(const struct siw_abi_cqe *cqe, struct ibv_wc *wc)
 	}
 }
 
+static void siw_cq_attach(struct siw_ucq *cq, struct siw_cq_ref *ref,
+			  struct siw_uqp *qp)
+{
+	struct siw_cq_ref **head;
+
+	ref->qp = qp;
+	ref->qp_num = qp->base.qp.qp_num;
+	head = &cq->qps[ref->qp_num % SIW_CQ_QP_BUCKETS];
+	pthread_spin_lock(&cq->lock);
+	ref->next = *head;
+	*head = ref;
+	pthread_spin_unlock(&cq->lock);
+}
+
+static void siw_cq_detach(struct siw_ucq *cq, struct siw_cq_ref *ref)
+{
+	struct siw_cq_ref **p = &cq->qps[ref->qp_num % SIW_CQ_QP_BUCKETS];
+
+	pthread_spin_lock(&cq->lock);
+	while (*p && *p != ref)
+		p = &(*p)->next;
+	if (*p)
+		*p = ref->next;
+	if (cq->last == ref)
+		cq->last = NULL;
+	pthread_spin_unlock(&cq->lock);
+}
+
+/* Caller holds cq->lock. NULL for a QP destroyed since. */
+static struct siw_uqp *siw_cq_find_qp(struct siw_ucq *cq, uint32_t qp_num)
+{
+	struct siw_cq_ref *ref = cq->last;
+
+	if (ref && ref->qp_num == qp_num)
+		return ref->qp;
+	for (ref = cq->qps[qp_num % SIW_CQ_QP_BUCKETS]; ref; ref = ref->next) {
+		if (ref->qp_num == qp_num) {
+			cq->last = ref;
+			return ref->qp;
+		}
+	}
+	return NULL;
+}
+
+/* The consumer has seen this completion: its queue slot may be reused. */
+static void siw_cq_account(struct siw_ucq *cq, const struct siw_abi_cqe *cqe)
+{
+	struct siw_uqp *qp = siw_cq_find_qp(cq, (uint32_t)cqe->qp_id);
+
+	if (!qp)
+		return;
+	if (cqe->opcode == SIW_ABI_OP_RECEIVE)
+		siw_track_rq_polled(qp->srq ? &qp->srq->track : &qp->rq_track);
+	else
+		siw_track_sq_polled(&qp->sq_track, &qp->sq,
+				    cqe->status == SIW_ABI_WC_SUCCESS);
+}
+
 static int siw_poll_cq(struct ibv_cq *ibcq, int num, struct ibv_wc *wc)
 {
 	struct siw_ucq *cq = to_ucq(ibcq);
@@ -357,6 +457,7 @@ static int siw_poll_cq(struct ibv_cq *ibcq, int num, struct ibv_wc *wc)
 		if (!cqe)
 			break;
 		siw_cqe_to_wc(cqe, &wc[n]);
+		siw_cq_account(cq, cqe);
 		siw_cq_release(&cq->ring, cqe);
 	}
 	pthread_spin_unlock(&cq->lock);
@@ -448,9 +549,9 @@ static int siw_destroy_srq(struct ibv_srq *ibsrq)
  * Receive WRs into a mapped RQ or SRQ. Returns 0 or a positive errno
  * with *bad_wr at the first WR not posted, as libibverbs callers expect.
  */
-static int siw_post_rq(struct siw_ring *rq, pthread_spinlock_t *lock,
-		       uint32_t max_sge, struct ibv_recv_wr *wr,
-		       struct ibv_recv_wr **bad_wr)
+static int siw_post_rq(struct siw_ring *rq, struct siw_wq_track *track,
+		       pthread_spinlock_t *lock, uint32_t max_sge,
+		       struct ibv_recv_wr *wr, struct ibv_recv_wr **bad_wr)
 {
 	struct siw_abi_rqe *rqe;
 	int rv = 0, i;
@@ -462,7 +563,7 @@ static int siw_post_rq(struct siw_ring *rq, pthread_spinlock_t *lock,
 			rv = EINVAL;
 			break;
 		}
-		rqe = siw_wq_claim(rq);
+		rqe = siw_track_room(track, rq) ? siw_wq_claim(rq) : NULL;
 		if (!rqe) {
 			rv = ENOMEM;
 			break;
@@ -487,7 +588,8 @@ static int siw_post_srq_recv(struct ibv_srq *ibsrq, struct ibv_recv_wr *wr,
 {
 	struct siw_usrq *srq = to_usrq(ibsrq);
 
-	return siw_post_rq(&srq->rq, &srq->lock, srq->max_sge, wr, bad_wr);
+	return siw_post_rq(&srq->rq, &srq->track, &srq->lock, srq->max_sge, wr,
+			   bad_wr);
 }
 
 /* --- QP -------------------------------------------------------------------- */
@@ -496,6 +598,7 @@ static void siw_qp_unmap(struct siw_uqp *qp)
 {
 	siw_unmap(qp->sq_map, qp->sq_len);
 	siw_unmap(qp->rq_map, qp->rq_len);
+	free(qp->sq_track.signaled);
 }
 
 static struct ibv_qp *siw_create_qp(struct ibv_pd *pd,
@@ -528,8 +631,10 @@ static struct ibv_qp *siw_create_qp(struct ibv_pd *pd,
 	qp->sq_map = siw_map(fd, resp.siw.sq_key,
 			     (size_t)resp.siw.num_sqe * sizeof(struct siw_abi_sqe),
 			     &qp->sq_len);
-	if (!qp->sq_map || siw_ring_init(&qp->sq, qp->sq_map, resp.siw.num_sqe,
-					 sizeof(struct siw_abi_sqe), 0))
+	qp->sq_track.signaled = calloc(resp.siw.num_sqe ? resp.siw.num_sqe : 1, 1);
+	if (!qp->sq_map || !qp->sq_track.signaled ||
+	    siw_ring_init(&qp->sq, qp->sq_map, resp.siw.num_sqe,
+			  sizeof(struct siw_abi_sqe), 0))
 		goto err_destroy;
 	/* A QP on an SRQ has no RQ; the kernel says so with num_rqe 0. */
 	if (!attr->srq && resp.siw.num_rqe) {
@@ -541,6 +646,12 @@ static struct ibv_qp *siw_create_qp(struct ibv_pd *pd,
 				  sizeof(struct siw_abi_rqe), 0))
 			goto err_destroy;
 	}
+	qp->srq = attr->srq ? to_usrq(attr->srq) : NULL;
+	qp->scq = to_ucq(attr->send_cq);
+	qp->rcq = to_ucq(attr->recv_cq);
+	siw_cq_attach(qp->scq, &qp->scq_ref, qp);
+	if (qp->rcq != qp->scq)
+		siw_cq_attach(qp->rcq, &qp->rcq_ref, qp);
 	return &qp->base.qp;
 
 err_destroy:
@@ -554,12 +665,27 @@ err_free:
 	return NULL;
 }
 
-static int siw_modify_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr, int mask)
+static int siw_modify_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr,
+			 int mask)
 {
+	struct siw_uqp *qp = to_uqp(ibqp);
 	struct ibv_modify_qp cmd;
+	int rv;
 
 	memset(&cmd, 0, sizeof(cmd));
-	return ibv_cmd_modify_qp(qp, attr, mask, &cmd, sizeof(cmd));
+	rv = ibv_cmd_modify_qp(ibqp, attr, mask, &cmd, sizeof(cmd));
+	if (rv || !(mask & IBV_QP_STATE) || attr->qp_state != IBV_QPS_RESET)
+		return rv;
+	/* Reset drops every request without a completion. */
+	pthread_spin_lock(&qp->sq_lock);
+	siw_track_reset(&qp->sq_track, &qp->sq);
+	pthread_spin_unlock(&qp->sq_lock);
+	if (qp->rq_map) {
+		pthread_spin_lock(&qp->rq_lock);
+		siw_track_reset(&qp->rq_track, &qp->rq);
+		pthread_spin_unlock(&qp->rq_lock);
+	}
+	return 0;
 }
 
 static int siw_query_qp(struct ibv_qp *qp, struct ibv_qp_attr *attr, int mask,
@@ -578,6 +704,9 @@ static int siw_destroy_qp(struct ibv_qp *ibqp)
 
 	if (rv)
 		return rv;
+	siw_cq_detach(qp->scq, &qp->scq_ref);
+	if (qp->rcq != qp->scq)
+		siw_cq_detach(qp->rcq, &qp->rcq_ref);
 	siw_qp_unmap(qp);
 	pthread_spin_destroy(&qp->sq_lock);
 	pthread_spin_destroy(&qp->rq_lock);
@@ -689,7 +818,8 @@ static int siw_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 	pthread_spin_lock(&qp->sq_lock);
 	first = qp->sq.idx;
 	for (; wr; wr = wr->next) {
-		sqe = siw_wq_claim(&qp->sq);
+		sqe = siw_track_room(&qp->sq_track, &qp->sq) ?
+		      siw_wq_claim(&qp->sq) : NULL;
 		if (!sqe) {
 			rv = ENOMEM;
 			break;
@@ -697,6 +827,8 @@ static int siw_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 		rv = siw_fill_sqe(qp, sqe, wr, &flags);
 		if (rv)
 			break;
+		siw_track_sq_posted(&qp->sq_track, &qp->sq, qp->sq.idx,
+				    flags & SIW_ABI_WQE_SIGNALLED);
 		siw_wq_publish(&qp->sq, sqe, flags);
 	}
 	if (qp->sq.idx != first && siw_sq_needs_doorbell(&qp->sq, first))
@@ -722,8 +854,8 @@ static int siw_post_recv(struct ibv_qp *ibqp, struct ibv_recv_wr *wr,
 		*bad_wr = wr;
 		return EINVAL;
 	}
-	return siw_post_rq(&qp->rq, &qp->rq_lock, qp->max_recv_sge, wr,
-			   bad_wr);
+	return siw_post_rq(&qp->rq, &qp->rq_track, &qp->rq_lock,
+			   qp->max_recv_sge, wr, bad_wr);
 }
 
 /* --- context and registration --------------------------------------------- */

@@ -5,6 +5,7 @@
  * empty queues, CQ arming, SGE and inline encoding. The test plays the
  * kernel's part on plain memory. Prints "N passed, N failed".
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,80 @@ static void test_sge_inline(void)
 	CHECK(!siw_sqe_set_inline(&sqe, sg, 1), "inline too long accepted");
 }
 
+/*
+ * A slot is free only once the kernel released it and its completion
+ * (or a later signaled one's) was polled; an error hands the SQ to VALID
+ * alone, a reset starts over.
+ */
+static void test_track(uint32_t start)
+{
+	struct siw_abi_sqe q[4];
+	_Atomic uint8_t sig[4];
+	struct siw_wq_track t = { .signaled = sig };
+	struct siw_ring r;
+	static const bool pattern[4] = { false, false, true, false };
+	uint32_t get = start, i;
+	uint64_t id;
+	void *e;
+
+	memset(q, 0, sizeof(q));
+	memset(sig, 0, sizeof(sig));
+	siw_ring_init(&r, q, 4, sizeof(q[0]), start);
+	atomic_store(&t.polled, start);
+	atomic_store(&t.posted, start);
+
+	for (i = 0; i < 4; i++) {
+		CHECK(siw_track_room(&t, &r), "no room for request %u", i);
+		e = siw_wq_claim(&r);
+		siw_track_sq_posted(&t, &r, r.idx, pattern[i]);
+		siw_wq_publish(&r, e, 0);
+	}
+	CHECK(!siw_track_room(&t, &r), "room in a full SQ");
+	while (kernel_take_wqe(q, 4, &get, &id))
+		;
+	CHECK(siw_wq_claim(&r) != NULL, "kernel released nothing");
+	CHECK(!siw_track_room(&t, &r), "room before any completion was polled");
+
+	/* The signaled third request's completion frees it and the two before. */
+	siw_track_sq_polled(&t, &r, true);
+	CHECK(atomic_load(&t.polled) == start + 3, "polled at %u, not %u",
+	      atomic_load(&t.polled) - start, 3);
+	CHECK(siw_track_room(&t, &r), "no room after a completion was polled");
+	e = siw_wq_claim(&r);
+	siw_track_sq_posted(&t, &r, r.idx, true);
+	siw_wq_publish(&r, e, 0);
+	for (i = 0; i < 2; i++) {
+		CHECK(siw_track_room(&t, &r), "no room for refill %u", i);
+		e = siw_wq_claim(&r);
+		siw_track_sq_posted(&t, &r, r.idx, false);
+		siw_wq_publish(&r, e, 0);
+	}
+	CHECK(!siw_track_room(&t, &r), "the unsignaled fourth request was freed early");
+
+	/* Slot 4 (unsignaled), slot 5 (signaled): one completion frees both. */
+	siw_track_sq_polled(&t, &r, true);
+	CHECK(atomic_load(&t.polled) == start + 5, "polled at %u, not 5",
+	      atomic_load(&t.polled) - start);
+
+	/* Only unsignaled requests left, yet a success: lost track. */
+	siw_track_sq_polled(&t, &r, true);
+	CHECK(atomic_load(&t.lax), "a completion without a signaled request went unnoticed");
+	siw_track_reset(&t, &r);
+	CHECK(!atomic_load(&t.lax) && atomic_load(&t.polled) == r.idx,
+	      "reset did not start over");
+
+	siw_track_sq_polled(&t, &r, false);
+	CHECK(atomic_load(&t.lax) && siw_track_room(&t, &r),
+	      "after an error the SQ should go by VALID alone");
+
+	/* RQ: each receive completion is one slot. */
+	siw_track_reset(&t, &r);
+	r.idx += 4;
+	CHECK(!siw_track_room(&t, &r), "room in a full RQ");
+	siw_track_rq_polled(&t);
+	CHECK(siw_track_room(&t, &r), "no room after a receive was polled");
+}
+
 int main(void)
 {
 	test_init();
@@ -244,6 +319,8 @@ int main(void)
 	test_cq(0);
 	test_cq(0xfffffffdu);
 	test_sge_inline();
+	test_track(0);
+	test_track(0xfffffffeu);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
