@@ -19,6 +19,16 @@ SIW_KO=${SIW_KO:-$SIW_TOP/build/$(uname -r)/siw/siw.ko}
 # as a peer and baseline; its module is also named siw.
 SIW_INTREE_KO=${SIW_INTREE_KO:-$SIW_TOP/build/$(uname -r)/intree-siw/siw.ko}
 
+# The libibverbs provider serving siw devices in this run: "stock"
+# (rdma-core's) or "userlib" (ours). tests/lib/provider.sh sets it up;
+# tests/lib/suite.sh runs a test once per provider its "# providers:"
+# line names.
+SIW_PROVIDER=${SIW_TEST_PROVIDER:-stock}
+# rdma-core 44's siw provider clears wc_flags, so siw_traffic can check a
+# remote invalidation (SEND_WITH_INV) only through userlib.
+SIW_TRAFFIC_INV=()
+[ "$SIW_PROVIDER" = userlib ] || SIW_TRAFFIC_INV=(-I 0)
+
 if [ "${SIW_VM:-}" != 1 ]; then
 	echo "these tests load kernel modules: run them in a VM (tools/vm-run -- $0)" >&2
 	exit 1

@@ -10,6 +10,10 @@
 # left no siw module, netdev or network namespace behind (those are
 # removed here so the next test starts clean, and the test fails).
 #
+# A test whose top lines include "# providers: stock userlib" runs once
+# per provider named there, through tests/lib/provider.sh: the first run
+# is reported as <name>, the others as <name>@<provider>.
+#
 # Prints "PASS <kver> <name>" or "FAIL <kver> <name>" per test, with the
 # reasons and the test's output indented below a failure.  Results are
 # also appended to $SIW_VM_OUT/results as they happen, which is what the
@@ -42,6 +46,14 @@ test_timeout() {
 	local t
 	t=$(sed -n '1,20s/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$1" | head -n 1)
 	echo "${t:-$per_test}"
+}
+
+# The providers a test runs with, from its "# providers:" line; "none"
+# for a test that does not care (it runs once, as it is).
+test_providers() {
+	local p
+	p=$(sed -n '1,20s/^# providers: *//p' "$1" | head -n 1)
+	echo "${p:-none}"
 }
 
 # Same selection rule as tests/run: a glob against the name without .sh,
@@ -101,10 +113,11 @@ dmesg > "$out/boot.dmesg"
 dmesg -C
 
 nfail=0
-for t in "$top"/tests/vm/*.sh; do
-	[ -e "$t" ] || continue
-	name=$(basename "$t" .sh)
-	selected "$name" || continue
+# run_test FILE NAME PROVIDER: one run of a test, judged and reported.
+run_test() {
+	local t=$1 name=$2 prov=$3 start limit tpid rc took bad line
+	local cmd=(bash "$t")
+	[ "$prov" = none ] || cmd=(bash "$top/tests/lib/provider.sh" "$prov" bash "$t")
 
 	# The marker lands on the console log too (level 4 is printed), so a
 	# warning there can be traced to the test that caused it.
@@ -113,7 +126,7 @@ for t in "$top"/tests/vm/*.sh; do
 	limit=$(test_timeout "$t")
 	# timeout puts the test in a process group of its own, which lets us
 	# kill anything it left running afterwards (pgid = timeout's pid).
-	timeout --kill-after=10 "$limit" bash "$t" > "$out/$name.log" 2>&1 &
+	timeout --kill-after=10 "$limit" "${cmd[@]}" > "$out/$name.log" 2>&1 &
 	tpid=$!
 	wait $tpid
 	rc=$?
@@ -159,6 +172,17 @@ for t in "$top"/tests/vm/*.sh; do
 		echo "FAIL $name" >> "$out/results"
 		nfail=$((nfail + 1))
 	fi
+}
+
+for t in "$top"/tests/vm/*.sh; do
+	[ -e "$t" ] || continue
+	name=$(basename "$t" .sh)
+	selected "$name" || continue
+	run_name=$name
+	for prov in $(test_providers "$t"); do
+		run_test "$t" "${run_name:-$name@$prov}" "$prov"
+		run_name=''
+	done
 done
 
 [ $nfail = 0 ]

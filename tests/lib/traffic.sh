@@ -331,9 +331,8 @@ pair_rping() {
 
 # pair_traffic TAG SERVER-SIDE CLIENT-ARGS...: a verified siw_traffic
 # run, the server on SERVER-SIDE, the client (with CLIENT-ARGS) on the
-# other side; both must exit 0 with every byte checked. No
-# SEND_WITH_INV (-I 0): rdma-core's siw provider, on both sides here,
-# cannot report it.
+# other side; both must exit 0 with every byte checked. SEND_WITH_INV is
+# in the mix only where the provider can report it (SIW_TRAFFIC_INV).
 pair_traffic() {
 	local tag=$1 server=$2 port rc spid t0=$SECONDS
 	shift 2
@@ -353,8 +352,8 @@ pair_traffic() {
 		note "$tag: served $PEER ($((SECONDS - t0)) s)"
 	else
 		await "$tag"
-		echo "\$ siw_traffic -c $PEER -p $port -I 0 $*"
-		"$SIW_TRAFFIC" -c "$PEER" -p "$port" -I 0 -t 150 "$@" > "$LOGS/$tag.client.log" 2>&1 < /dev/null
+		echo "\$ siw_traffic -c $PEER -p $port ${SIW_TRAFFIC_INV[*]} $*"
+		"$SIW_TRAFFIC" -c "$PEER" -p "$port" "${SIW_TRAFFIC_INV[@]}" -t 150 "$@" > "$LOGS/$tag.client.log" 2>&1 < /dev/null
 		rc=$?
 		[ $rc = 0 ] || log_fail "$LOGS/$tag.client.log" "$tag: siw_traffic client exited with status $rc"
 		grep -q '^client: all QPs verified' "$LOGS/$tag.client.log" ||

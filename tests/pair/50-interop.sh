@@ -1,4 +1,5 @@
 #!/bin/bash
+# providers: stock userlib
 # Interoperability on the wire: two hosts (tools/vm-pair: the listen
 # side 192.0.2.1, the connect side 192.0.2.2, one virtio NIC each), one
 # running our siw and the other the kernel's in-tree siw, exchange

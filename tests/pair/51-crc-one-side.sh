@@ -1,4 +1,5 @@
 #!/bin/bash
+# providers: stock userlib
 # MPA CRC wanted by one side only (RFC 5044 section 7.1): our siw on both
 # hosts (tools/vm-pair), the listen side with mpa_crc_enabled=1 and
 # mpa_crc_strict=1, the connect side with CRC off.

@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-timeout: 300
+# providers: stock userlib
 # Verified RDMA traffic through siw (tests/traffic/siw_traffic): RDMA
 # WRITE, READ, SEND and SEND_WITH_INV of random sizes and scatter lists,
 # every byte checked, several QPs at once, over IPv4 and IPv6:
@@ -10,17 +11,15 @@
 #      the client overwrites every source buffer as soon as its work
 #      request completes (--reuse), so a transmit from a buffer that was
 #      already completed shows as corrupt data at the receiver.
-# The IPv4 runs use rdma-core's siw provider, which cannot show a remote
-# invalidation (it clears wc_flags), so they leave SEND_WITH_INV out
-# (-I 0); the IPv6 runs go through the project's provider (userlib),
-# which reports IBV_WC_WITH_INV and the invalidated rkey, and include it.
+# The run with rdma-core's siw provider leaves SEND_WITH_INV out, as that
+# provider cannot show a remote invalidation (it clears wc_flags); the
+# run with userlib, which reports IBV_WC_WITH_INV and the invalidated
+# rkey, includes it.
 # SIW_TRAFFIC_OPS (default 100) sets the operations per QP.
 . "$(dirname "$0")/../lib/guest.sh"
 
 tr=$SIW_TOP/build/tests/siw_traffic
-userlib=$SIW_TOP/build/userlib/libsiw
 [ -x "$tr" ] || fail "$tr not built (make -C tests)"
-[ -f "$userlib-rdmav34.so" ] || fail "$userlib-rdmav34.so not built (make -C userlib)"
 ops=${SIW_TRAFFIC_OPS:-100}
 tmp=$(mktemp -d)
 at_exit "rm -rf $tmp"
@@ -39,23 +38,21 @@ in_ns() {
 
 listening() { grep -q '^server: listening' "$tmp/server.out"; }
 
-# traffic SERVER_NS CLIENT_NS PROVIDER ADDR [CLIENT ARGS...]: a server in
-# SERVER_NS bound to ADDR and a client in CLIENT_NS connecting to it, both
-# through PROVIDER (stock: rdma-core's, userlib: ours); both must exit 0
-# with everything verified.
+# traffic SERVER_NS CLIENT_NS ADDR [CLIENT ARGS...]: a server in
+# SERVER_NS bound to ADDR and a client in CLIENT_NS connecting to it; both
+# must exit 0 with everything verified.
 traffic() {
-	local sns=$1 cns=$2 prov=$3 addr=$4 spid crc src
+	local sns=$1 cns=$2 addr=$3 spid crc src
 	local run=("$tr")
-	shift 4
-	[ "$prov" = stock ] || run=(env RDMAV_DRIVERS="$userlib" "$tr")
+	shift 3
 	port=$((port + 1))
 	: > "$tmp/server.out"
-	echo "\$ siw_traffic -s -b $addr -p $port (namespace $sns, $prov provider)"
+	echo "\$ siw_traffic -s -b $addr -p $port (namespace $sns, $SIW_PROVIDER provider)"
 	bg in_ns "$sns" "${run[@]}" -s -b "$addr" -p "$port" -t 200 > "$tmp/server.out" 2>&1
 	spid=$BG_PID
 	wait_for -t 30 listening ||
 		fail "the server did not listen on $addr:"$'\n'"$(cat "$tmp/server.out")"
-	echo "\$ siw_traffic -c $addr -p $port $* (namespace $cns, $prov provider)"
+	echo "\$ siw_traffic -c $addr -p $port $* (namespace $cns, $SIW_PROVIDER provider)"
 	in_ns "$cns" "${run[@]}" -c "$addr" -p "$port" -t 180 "$@" > "$tmp/client.out" 2>&1
 	crc=$?
 	cat "$tmp/client.out"
@@ -77,8 +74,8 @@ must ip -6 addr add fd00::1/64 dev dummy0 nodad
 load_siw
 must rdma link add siwd0 type siw netdev dummy0
 wait_for port_active siwd0 || fail "siwd0 port is $(port_state siwd0), not ACTIVE"
-traffic - - stock 192.0.2.1 -q 4 -n "$ops" -r 1 -I 0
-traffic - - userlib fd00::1 -q 4 -n "$ops" -r 2 -m 64k
+traffic - - 192.0.2.1 -q 4 -n "$ops" -r 1 "${SIW_TRAFFIC_INV[@]}"
+traffic - - fd00::1 -q 4 -n "$ops" -r 2 -m 64k "${SIW_TRAFFIC_INV[@]}"
 must rdma link delete siwd0
 unload_siw
 must ip link del dummy0
@@ -109,9 +106,9 @@ for crc in 0 1; do
 		reuse=()
 		[ $zcopy = 0 ] || reuse=(--reuse)
 		seed=$((seed + 1))
-		traffic trb tra stock 10.77.0.2 -q 4 -n "$ops" -r $seed -I 0 "${reuse[@]}"
+		traffic trb tra 10.77.0.2 -q 4 -n "$ops" -r $seed "${SIW_TRAFFIC_INV[@]}" "${reuse[@]}"
 		seed=$((seed + 1))
-		traffic tra trb userlib fd77::1 -q 4 -n "$ops" -r $seed -m 256k "${reuse[@]}"
+		traffic tra trb fd77::1 -q 4 -n "$ops" -r $seed -m 256k "${SIW_TRAFFIC_INV[@]}" "${reuse[@]}"
 	done
 	must ip netns exec tra rdma link delete siwa
 	must ip netns exec trb rdma link delete siwb

@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-timeout: 120
+# providers: stock userlib
 # ucmatose (librdmacm's connection test): several connections at once
 # through one listener, each exchanging a few send/receive messages, over
 # IPv4 and IPv6 on a siw device on a dummy netdev.  SIW_TEST_INTREE=1

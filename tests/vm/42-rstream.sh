@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-timeout: 200
+# providers: stock userlib
 # rsockets over siw: rstream (socket calls, and send/recv over RDMA) and
 # riostream (riowrite: RDMA writes into a mapped buffer), small and large
 # transfers, each byte verified (-T v), over IPv4 and IPv6 on a siw device

@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-timeout: 200
+# providers: stock userlib
 # perftest over rdma_cm (-R) on a siw device on a dummy netdev: RDMA
 # write, RDMA read and send/receive bandwidth at every size perftest
 # knows (-a: 2 bytes to 8 MiB; perftest has no way to cap the range, so

@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-timeout: 180
+# providers: stock userlib
 # loopback_enabled=1 gives a device siw_lo on lo; RDMA over it to
 # 127.0.0.1 and ::1 must work: rping with verification, ib_write_bw over
 # rdma_cm, an rstream transfer and the verified siw_traffic mix.
@@ -46,13 +47,10 @@ for addr in 127.0.0.1 ::1; do
 		rstream -s "$addr" -p @PORT@ -S 1048576 -C 10 -I 1 -T v
 	grep -Eq '^custom +1m +10 +1 ' "$CLI_LOG" || log_fail "$CLI_LOG" "rstream over $addr printed no result row"
 
-	# The verified mix, SEND_WITH_INV included: through userlib, which
-	# reports the invalidation (rdma-core 44's provider does not).
-	with_userlib=(env "RDMAV_DRIVERS=$SIW_TOP/build/userlib/libsiw")
 	run_pair "siw_traffic-$addr" 90 \
-		"${with_userlib[@]}" "$SIW_TRAFFIC" -s -b "$addr" -p @PORT@ \
+		"$SIW_TRAFFIC" -s -b "$addr" -p @PORT@ \
 		-- \
-		"${with_userlib[@]}" "$SIW_TRAFFIC" -c "$addr" -p @PORT@ -q 2 -n 100 -m 256k -r 44
+		"$SIW_TRAFFIC" -c "$addr" -p @PORT@ -q 2 -n 100 -m 256k -r 44 "${SIW_TRAFFIC_INV[@]}"
 	grep -q '^client: all QPs verified' "$CLI_LOG" || log_fail "$CLI_LOG" "siw_traffic over $addr verified nothing"
 done
 

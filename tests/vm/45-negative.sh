@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-timeout: 240
+# providers: stock userlib
 # Failures a user will meet, on one siw device (a dummy netdev): a
 # connect to a port nobody listens on, a server that rejects, a client
 # and then a server killed with SIGKILL in the middle of a transfer, and
@@ -29,8 +30,8 @@ serve() {
 # verified_run ARGS...: a short verified client run against the server.
 verified_run() {
 	local out=$LOGS/client.log
-	echo "\$ siw_traffic -c $TEST_IP4 -p $SRV_PORT -I 0 $*"
-	"$tr" -c "$TEST_IP4" -p "$SRV_PORT" -I 0 -t 60 "$@" > "$out" 2>&1 < /dev/null ||
+	echo "\$ siw_traffic -c $TEST_IP4 -p $SRV_PORT ${SIW_TRAFFIC_INV[*]} $*"
+	"$tr" -c "$TEST_IP4" -p "$SRV_PORT" "${SIW_TRAFFIC_INV[@]}" -t 60 "$@" > "$out" 2>&1 < /dev/null ||
 		log_fail "$out" "a verified run after the failures above failed"
 	grep -q '^client: all QPs verified' "$out" || log_fail "$out" "the client verified nothing"
 }
@@ -44,8 +45,8 @@ no_conns() { [ "$(ss -Htn state established "( sport = :$1 )" | wc -l)" = 0 ]; }
 # once its QPs and the server's are up and data has flowed a while.
 long_run() {
 	BUSY_LOG=$LOGS/$1.log
-	echo "\$ siw_traffic -c $TEST_IP4 -p $SRV_PORT -q $2 -n 100000 -I 0 &  ($1)"
-	"$tr" -c "$TEST_IP4" -p "$SRV_PORT" -q "$2" -n 100000 -I 0 -t 120 > "$BUSY_LOG" 2>&1 < /dev/null &
+	echo "\$ siw_traffic -c $TEST_IP4 -p $SRV_PORT -q $2 -n 100000 ${SIW_TRAFFIC_INV[*]} &  ($1)"
+	"$tr" -c "$TEST_IP4" -p "$SRV_PORT" -q "$2" -n 100000 "${SIW_TRAFFIC_INV[@]}" -t 120 > "$BUSY_LOG" 2>&1 < /dev/null &
 	BUSY_PID=$!
 	wait_for -t 30 qps_at_least $(($2 * 2)) || log_fail "$BUSY_LOG" "the client's QPs did not come up"
 	sleep 2
