@@ -19,7 +19,7 @@ INSTALLED_KDIRS := $(wildcard /lib/modules/*/build/Makefile)
 INSTALLED_KVERS := $(patsubst /lib/modules/%/build/Makefile,%,$(INSTALLED_KDIRS))
 
 .PHONY: all modules all-kernels install clean clean-intree check tests headers-check \
-	intree-siw
+	intree-siw bench
 
 all: modules
 
@@ -78,6 +78,12 @@ install: modules
 
 check:
 	tests/run
+
+# One VM run measuring siw against TCP, the in-tree siw and rxe; report
+# under bench/results/ (docs/benchmarks.md). BENCH_ARGS go to tools/bench,
+# e.g. BENCH_ARGS="--set userlib --kernel 6.1".
+bench: all-kernels
+	tools/bench $(BENCH_ARGS)
 
 # Objects of the in-tree build ("make"). Not kbuild's clean: that deletes
 # every *.ko below the tree, build/ included.
