@@ -3,13 +3,14 @@
  * siw_mt: several threads post and poll on shared queues, and no
  * completion may be lost or seen twice.
  *
- *  siw_mt ADDR PORT [-q QPS] [-t POSTERS] [-p POLLERS] [-n OPS] [-E] [-W]
+ *  siw_mt ADDR PORT [-q QPS] [-t POSTERS] [-p POLLERS] [-n OPS] [-L MAX]
+ *         [-E] [-W]
  *
  * One process is both ends. It listens on ADDR:PORT and connects QPS
  * client QPs to it. The client QPs share one send CQ; the server QPs
  * share one SRQ and one receive CQ. Then:
  *  - POSTERS threads each post OPS work requests, in lists of one to
- *    four, to QPs picked in turn, so every SQ is fed by several threads
+ *    MAX (default 4), to QPs picked in turn, so every SQ is fed by several threads
  *    at once. Each request k has a unique id and its own source,
  *    target and length: a SEND (sometimes inline) carrying k, an RDMA
  *    WRITE (sometimes inline, a quarter unsignaled) of k's pattern into
@@ -18,7 +19,9 @@
  *    reposts from *bad_wr, which must point into its list. With -E the
  *    error must be the positive errno libibverbs documents; without,
  *    -ENOMEM (what rdma-core 44's siw provider returns) is counted and
- *    taken as ENOMEM.
+ *    taken as ENOMEM. That provider also returns 0 after posting only
+ *    part of a list when it rang the doorbell on the way, dropping the
+ *    rest unreported: with it, -L 1.
  *    The send CQ has room for the SQs' depth and no more, which the
  *    verbs guarantee to suffice: a request holds its SQ slot until its
  *    completion is polled. rdma-core 44's siw provider frees the slot
@@ -77,6 +80,7 @@ static struct {
 	int nqps, nposters, npollers;
 	bool strict_errno;		/* -E */
 	bool window;			/* -W */
+	int max_list;			/* -L */
 	uint32_t ops_per_poster;
 	uint32_t total;			/* requests, finals excluded */
 
@@ -322,7 +326,7 @@ static void *poster(void *arg)
 	int n, i, q, nsig;
 
 	while (k < end && !atomic_load(&g.stop)) {
-		n = 1 + mix(k ^ 0x5a5a5a5a) % MAX_LIST;
+		n = 1 + mix(k ^ 0x5a5a5a5a) % g.max_list;
 		if ((uint32_t)n > end - k)
 			n = end - k;
 		q = turn++ % g.nqps;
@@ -749,7 +753,7 @@ static void verify_all(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: siw_mt ADDR PORT [-q QPS] [-t POSTERS] "
-		"[-p POLLERS] [-n OPS] [-E] [-W]\n");
+		"[-p POLLERS] [-n OPS] [-L MAX] [-E] [-W]\n");
 	exit(2);
 }
 
@@ -765,12 +769,14 @@ int main(int argc, char **argv)
 	g.nposters = 4;
 	g.npollers = 3;
 	g.ops_per_poster = 20000;
-	while ((opt = getopt(argc, argv, "q:t:p:n:EW")) != -1) {
+	g.max_list = MAX_LIST;
+	while ((opt = getopt(argc, argv, "q:t:p:n:L:EW")) != -1) {
 		switch (opt) {
 		case 'q': g.nqps = atoi(optarg); break;
 		case 't': g.nposters = atoi(optarg); break;
 		case 'p': g.npollers = atoi(optarg); break;
 		case 'n': g.ops_per_poster = strtoul(optarg, NULL, 0); break;
+		case 'L': g.max_list = atoi(optarg); break;
 		case 'E': g.strict_errno = true; break;
 		case 'W': g.window = true; break;
 		default: usage();
@@ -779,7 +785,8 @@ int main(int argc, char **argv)
 	if (argc - optind != 2 || g.nqps < 1 || g.nqps > MAX_QPS ||
 	    g.nposters < 1 || g.nposters > MAX_THREADS ||
 	    g.npollers < 1 || g.npollers > MAX_THREADS ||
-	    !g.ops_per_poster || g.ops_per_poster > (1u << 24) / g.nposters)
+	    g.max_list < 1 || g.max_list > MAX_LIST || !g.ops_per_poster ||
+	    g.ops_per_poster > (1u << 24) / g.nposters)
 		usage();
 	g.total = g.ops_per_poster * g.nposters;
 	g.send_seen = zalloc(g.total);
