@@ -10,9 +10,8 @@
 # left no siw module, netdev or network namespace behind (those are
 # removed here so the next test starts clean, and the test fails).
 #
-# A test whose top lines include "# providers: stock userlib" runs once
-# per provider named there, through tests/lib/provider.sh: the first run
-# is reported as <name>, the others as <name>@<provider>.
+# A test with a "# providers:" line runs once per provider named there
+# (tests/lib/runs.sh says how, and under which names).
 #
 # Prints "PASS <kver> <name>" or "FAIL <kver> <name>" per test, with the
 # reasons and the test's output indented below a failure.  Results are
@@ -22,6 +21,8 @@
 set -u
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=SCRIPTDIR/runs.sh
+. "$top/tests/lib/runs.sh"
 only='' per_test=${SIW_TEST_TIMEOUT:-300}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -38,35 +39,6 @@ mkdir -p "$out"
 : > "$out/results"
 : > "$out/.blamed"
 pats=$(grep -Ev '^(#|$)' "$top/tools/vm-klog-patterns")
-
-# A test may need more (or less) than the default time limit: a line
-# "# vm-timeout: SECS" near its top says so (tests/run reads it as well,
-# to size the VM's own limit).
-test_timeout() {
-	local t
-	t=$(sed -n '1,20s/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$1" | head -n 1)
-	echo "${t:-$per_test}"
-}
-
-# The providers a test runs with, from its "# providers:" line; "none"
-# for a test that does not care (it runs once, as it is).
-test_providers() {
-	local p
-	p=$(sed -n '1,20s/^# providers: *//p' "$1" | head -n 1)
-	echo "${p:-none}"
-}
-
-# Same selection rule as tests/run: a glob against the name without .sh,
-# a plain word matching anywhere in it.
-selected() {
-	case $only in
-	'') return 0 ;;
-	*[*?[]*)
-		# shellcheck disable=SC2053 # matching as a glob is the point
-		[[ $1 == $only ]] ;;
-	*) [[ $1 == *"$only"* ]] ;;
-	esac
-}
 
 # Run a clean-up command, but give up on it after 20 s: removing what a
 # broken module holds on to can block forever in the kernel, and the rest
@@ -178,11 +150,10 @@ for t in "$top"/tests/vm/*.sh; do
 	[ -e "$t" ] || continue
 	name=$(basename "$t" .sh)
 	selected "$name" || continue
-	run_name=$name
-	for prov in $(test_providers "$t"); do
-		run_test "$t" "${run_name:-$name@$prov}" "$prov"
-		run_name=''
-	done
+	# fd 3, not stdin: the tests must not read the list of runs.
+	while read -r -u 3 run prov; do
+		run_test "$t" "$run" "$prov"
+	done 3< <(test_runs "$t")
 done
 
 [ $nfail = 0 ]
