@@ -199,6 +199,9 @@ port_state() {
 	echo "${s#*: }"
 }
 
+# port_active DEV: its port 1 is ACTIVE (for wait_for).
+port_active() { [ "$(port_state "$1")" = ACTIVE ]; }
+
 # devinfo_field DEV FIELD [ibv_devinfo options]: the value ibv_devinfo
 # prints for FIELD, e.g. `devinfo_field siw_lo transport` -> "iWARP (1)".
 devinfo_field() {

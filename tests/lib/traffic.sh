@@ -43,7 +43,7 @@ dummy_dev() {
 	must ip -6 addr add "$TEST_IP6/64" dev dummy0 nodad
 	must rdma link add "$TEST_DEV" type siw netdev dummy0
 	at_exit "rdma link delete $TEST_DEV"
-	wait_for -t 10 sh -c "[ \"\$(cat /sys/class/infiniband/$TEST_DEV/ports/1/state)\" = '4: ACTIVE' ]" ||
+	wait_for -t 10 port_active "$TEST_DEV" ||
 		fail "$TEST_DEV did not become ACTIVE"
 }
 
@@ -272,7 +272,7 @@ await() {
 # pair_dev: siwp0 on eth0, ACTIVE.  pair_dev_delete: and gone again.
 pair_dev() {
 	must rdma link add siwp0 type siw netdev eth0
-	wait_for -t 10 sh -c '[ "$(cat /sys/class/infiniband/siwp0/ports/1/state)" = "4: ACTIVE" ]' ||
+	wait_for -t 10 port_active siwp0 ||
 		fail "siwp0 did not become ACTIVE"
 }
 pair_dev_delete() {

@@ -28,7 +28,7 @@ must ip link set eth0 down
 wait_for -t 5 sh -c '[ "$(cat /sys/class/infiniband/siw_eth0/ports/1/state)" = "1: DOWN" ]' ||
 	fail "port did not follow the link down"
 must ip link set eth0 up
-wait_for -t 5 sh -c '[ "$(cat /sys/class/infiniband/siw_eth0/ports/1/state)" = "4: ACTIVE" ]' ||
+wait_for -t 5 port_active siw_eth0 ||
 	fail "port did not come back ACTIVE"
 unload_siw
 exit 0

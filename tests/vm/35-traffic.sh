@@ -65,8 +65,6 @@ traffic() {
 		fail "the client did not report all QPs verified"
 }
 
-port_active() { [ "$(port_state "$1")" = ACTIVE ]; }
-
 # --- 1. both ends on one device ------------------------------------------
 mk_dummy dummy0
 must ip addr add 192.0.2.1/24 dev dummy0
