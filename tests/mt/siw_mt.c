@@ -239,6 +239,8 @@ static void reserve_cq(int n)
 
 static void build_wr(struct ibv_send_wr *wr, struct ibv_sge *sge, uint32_t k)
 {
+	enum op op = op_of(k);
+
 	memset(wr, 0, sizeof(*wr));
 	wr->wr_id = k;
 	wr->sg_list = sge;
@@ -249,26 +251,19 @@ static void build_wr(struct ibv_send_wr *wr, struct ibv_sge *sge, uint32_t k)
 	if (inlined(k))
 		wr->send_flags |= IBV_SEND_INLINE;
 
-	switch (op_of(k)) {
-	case OP_SEND:
-		wr->opcode = IBV_WR_SEND;
-		sge->addr = (uintptr_t)(g.src + (size_t)k * SLOT);
-		sge->lkey = g.src_mr->lkey;
-		break;
-	case OP_WRITE:
-		wr->opcode = IBV_WR_RDMA_WRITE;
-		sge->addr = (uintptr_t)(g.src + (size_t)k * SLOT);
-		sge->lkey = g.src_mr->lkey;
-		wr->wr.rdma.remote_addr = (uintptr_t)(g.target + (size_t)k * SLOT);
-		wr->wr.rdma.rkey = g.target_mr->rkey;
-		break;
-	case OP_READ:
-		wr->opcode = IBV_WR_RDMA_READ;
+	wr->opcode = op == OP_SEND ? IBV_WR_SEND :
+		     op == OP_WRITE ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ;
+	/* A READ lands in read_dst; everything else goes out of src. */
+	if (op == OP_READ) {
 		sge->addr = (uintptr_t)(g.read_dst + (size_t)k * SLOT);
 		sge->lkey = g.read_mr->lkey;
+	} else {
+		sge->addr = (uintptr_t)(g.src + (size_t)k * SLOT);
+		sge->lkey = g.src_mr->lkey;
+	}
+	if (op != OP_SEND) {
 		wr->wr.rdma.remote_addr = (uintptr_t)(g.target + (size_t)k * SLOT);
 		wr->wr.rdma.rkey = g.target_mr->rkey;
-		break;
 	}
 }
 
