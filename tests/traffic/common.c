@@ -257,6 +257,15 @@ void layout_fill(uint8_t *base, const struct layout *l, uint64_t from,
 	}
 }
 
+void layout_within_page(struct layout *l, const uint8_t *base)
+{
+	uintptr_t first = (uintptr_t)base + l->p[0].off;
+	uintptr_t last = first + l->p[0].len - 1;
+
+	if (l->n == 1 && l->p[0].len && first / TR_PAGE != last / TR_PAGE)
+		l->p[0].off += TR_PAGE - first % TR_PAGE;
+}
+
 void layout_span(const struct layout *l, uint64_t *lo, uint64_t *hi)
 {
 	int i;

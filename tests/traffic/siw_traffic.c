@@ -39,7 +39,8 @@ static const char synopsis[] =
 "usage: siw_traffic -s [-b BINDADDR] [-p PORT] [-S] [-t SECS]\n"
 "       siw_traffic -c ADDR [-p PORT] [-q NQPS] [-n OPS] [-m MAXSIZE]\n"
 "                   [-w WINDOW] [-r SEED] [-R] [-I 0|1] [-O OPS] [-k K]\n"
-"                   [-t SECS] [-v] [--inject flip=N|early-reuse]\n";
+"                   [-t SECS] [-v] [--inject flip=N|early-reuse]\n"
+"                   [--avoid intree-1seg]\n";
 
 static void usage(int status)
 {
@@ -83,9 +84,15 @@ static void usage(int status)
 "  -v          client: print every operation\n"
 "  --inject flip=N     self-test: corrupt one received byte of op N\n"
 "  --inject early-reuse self-test: overwrite sources right after posting\n"
+"  --avoid intree-1seg  client: keep a WRITE or SEND source of at most\n"
+"              %u bytes in one SGE within one page. The kernel's in-tree\n"
+"              siw copies such a source crossing a page wrongly when its\n"
+"              TX thread sends it (siw_try_1seg()); use this where the\n"
+"              client runs on the in-tree siw and the test is about\n"
+"              something else\n"
 "\n"
 "Exit status: 0 every op completed and every byte verified, 1 failure,\n"
-"2 timeout.\n", synopsis, TR_REUSE_FILL);
+"2 timeout.\n", synopsis, TR_REUSE_FILL, TR_INTREE_1SEG_MAX);
 	exit(0);
 }
 
@@ -165,6 +172,7 @@ int main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "reuse", no_argument, NULL, 'R' },
 		{ "inject", required_argument, NULL, 'J' },
+		{ "avoid", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -243,6 +251,11 @@ int main(int argc, char **argv)
 				opt.inject_early_reuse = true;
 			else
 				usage(1);
+			break;
+		case 'A':
+			if (strcmp(optarg, "intree-1seg"))
+				usage(1);
+			opt.avoid_intree_1seg = true;
 			break;
 		case 'h':
 			usage(0);

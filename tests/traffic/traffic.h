@@ -27,6 +27,8 @@
 #define TR_MAX_SIZE	(64ull << 20)
 #define TR_GUARD	0xeeu		/* unused buffer bytes */
 #define TR_REUSE_FILL	0xa5u		/* what --reuse overwrites with */
+/* The in-tree siw's MAX_HDR_INLINE: what it sends via siw_try_1seg(). */
+#define TR_INTREE_1SEG_MAX 32u
 #define TR_GUARD_LEN	64u		/* guard bytes checked around data */
 #define TR_MAX_INLINE	256u		/* largest inline size requested */
 #define TR_MAX_POLL	32		/* most completions polled at once */
@@ -64,6 +66,7 @@ struct options {
 	unsigned int sig_every;		/* -k */
 	int64_t inject_flip;		/* --inject flip=N, -1 = off */
 	bool inject_early_reuse;	/* --inject early-reuse */
+	bool avoid_intree_1seg;		/* --avoid intree-1seg */
 };
 
 extern struct options opt;
@@ -213,6 +216,12 @@ void layout_check(const uint8_t *base, const struct layout *l, uint64_t key,
 /* Just the guard part of layout_check. */
 void layout_check_guards(const uint8_t *base, const struct layout *l,
 			 uint64_t nbytes, struct mismatch *m);
+/*
+ * Move a one-piece layout that crosses a page of base to the start of the
+ * next page (a layout of one piece starts at most a page in, so it still
+ * fits its area).
+ */
+void layout_within_page(struct layout *l, const uint8_t *base);
 /* Lowest and highest area offset the layout's pieces use. */
 void layout_span(const struct layout *l, uint64_t *lo, uint64_t *hi);
 /* Copy stream bytes [0, len) out of the layout. */
