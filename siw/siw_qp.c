@@ -105,7 +105,6 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 	spin_lock_init(&qp->rq_lock);
 	spin_lock_init(&qp->irq_lock);
 	init_waitqueue_head(&qp->zc_wait);
-	mutex_init(&qp->tx_mutex);
 	INIT_WORK(&qp->tx_work, siw_tx_work);
 	qp->state = IB_QPS_RESET;
 	qp->user = !!udata;
@@ -509,7 +508,7 @@ void siw_qp_destroy(struct siw_qp *qp)
 	wait_for_completion(&qp->released);
 	wait_event(qp->zc_wait, !atomic_read(&qp->zc_inflight));
 	cancel_work_sync(&qp->tx_work);
-	siw_tx_stop(qp);
+	siw_tx_abort(qp);
 	siw_rx_release(qp);
 	siw_qp_drain(qp, false);
 	kvfree(qp->wqe);
@@ -653,7 +652,7 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 			*bad_wr = wr;
 			return -EINVAL;
 		}
-		siw_qp_kick(qp, true);
+		siw_qp_kick(qp);
 		return 0;
 	}
 
@@ -676,7 +675,7 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 		qp->sq_put++;
 	}
 	spin_unlock_irqrestore(&qp->sq_lock, flags);
-	siw_qp_kick(qp, false);
+	siw_qp_kick(qp);
 	if (rv)
 		*bad_wr = wr;
 	return rv;
@@ -718,19 +717,12 @@ int siw_qp_post_recv(struct siw_qp *qp, const struct ib_recv_wr *wr,
 	return rv;
 }
 
-/*
- * New work or a doorbell: let the transmitter look, or flush in Error.
- * A caller that may sleep (a user's doorbell; kernel consumers post from
- * any context) transmits itself when it can.
- */
-void siw_qp_kick(struct siw_qp *qp, bool may_sleep)
+/* New work or a doorbell: let the transmitter look, or flush in Error. */
+void siw_qp_kick(struct siw_qp *qp)
 {
 	switch (READ_ONCE(qp->state)) {
 	case IB_QPS_RTS:
-		if (may_sleep)
-			siw_tx_now(qp);
-		else
-			siw_tx_schedule(qp);
+		siw_tx_schedule(qp);
 		break;
 	case IB_QPS_ERR:
 		/* A user QP's provider may have queued receives as well. */
@@ -840,7 +832,7 @@ void siw_qp_llp_down(struct siw_qp *qp)
 	up_write(&qp->state_lock);
 
 	flush_work(&qp->tx_work);
-	siw_tx_stop(qp);
+	siw_tx_abort(qp);
 	siw_rx_release(qp);
 	siw_qp_reap(qp);
 }

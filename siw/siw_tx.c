@@ -3,16 +3,12 @@
  * Transmit engine: turns send queue work requests and inbound RDMA Read
  * Requests into FPDUs on the QP's TCP socket.
  *
- * A QP has one transmitter at a time, the holder of its tx_mutex, so its
- * FPDUs never interleave: its work item, or a user's doorbell, which
- * sends from the posting task itself when the transmitter is idle (a
- * hand-off to the work item would cost a small message two context
- * switches). Nothing here sleeps on the socket: sends are non-blocking,
- * and when TCP runs out of room the transmitter stops and the socket's
- * write_space callback queues the work item. A run gives up after a
- * bounded number of FPDUs and queues the work item for the rest, which
- * keeps the transmitters of many QPs fair to each other and bounds the
- * time a doorbell spends in the kernel.
+ * One work item per QP does all transmission, so a QP's FPDUs never
+ * interleave, and nothing here sleeps on the socket: sends are
+ * non-blocking, and when TCP runs out of room the work item stops and is
+ * requeued by the socket's write_space callback. A work item gives up
+ * the CPU after a bounded number of FPDUs and requeues itself, which
+ * keeps the transmitters of many QPs fair to each other.
  *
  * Messages are cut at FPDU boundaries sized from the connection's
  * current MSS (RFC 5044 section 5: one FPDU per TCP segment). Messages
@@ -636,7 +632,7 @@ static void siw_tx_rtr(struct siw_qp *qp)
  * current work request completes (flushed unless it already failed),
  * the read response being sent and those still queued are dropped.
  */
-static void siw_tx_abort(struct siw_qp *qp)
+void siw_tx_abort(struct siw_qp *qp)
 {
 	struct siw_wqe *wqe = qp->tx.wqe;
 
@@ -651,9 +647,9 @@ static void siw_tx_abort(struct siw_qp *qp)
 	siw_tx_drop_irq(qp);
 }
 
-/* Caller holds tx_mutex. */
-static void siw_tx_run(struct siw_qp *qp)
+void siw_tx_work(struct work_struct *work)
 {
+	struct siw_qp *qp = container_of(work, struct siw_qp, tx_work);
 	struct socket *sock = READ_ONCE(qp->sock);
 	struct siw_tx *tx = &qp->tx;
 	int budget = SIW_TX_BUDGET;
@@ -733,68 +729,4 @@ stop:
 	if (!sock || READ_ONCE(qp->state) == IB_QPS_ERR)
 		siw_tx_abort(qp);
 	siw_qp_reap(qp);
-}
-
-/*
- * Becomes the transmitter, or leaves the work to the current one: the
- * TX_AGAIN bit, set first, makes that one run once more. Nobody sleeps
- * on tx_mutex here, so posters racing each other only set a bit.
- */
-static bool siw_tx_enter(struct siw_qp *qp)
-{
-	set_bit(SIW_QP_F_TX_AGAIN, &qp->flags);
-	smp_mb__after_atomic();
-	if (!mutex_trylock(&qp->tx_mutex))
-		return false;
-	clear_bit(SIW_QP_F_TX_AGAIN, &qp->flags);
-	smp_mb__after_atomic();
-	return true;
-}
-
-/*
- * Pairs with siw_tx_enter(): whoever failed to take tx_mutex set
- * TX_AGAIN before it tried, so either it saw the mutex free or we see
- * the bit. Work asked for meanwhile goes to tx_work.
- */
-static void siw_tx_leave(struct siw_qp *qp)
-{
-	mutex_unlock(&qp->tx_mutex);
-	smp_mb();
-	if (test_bit(SIW_QP_F_TX_AGAIN, &qp->flags))
-		siw_tx_schedule(qp);
-}
-
-void siw_tx_work(struct work_struct *work)
-{
-	struct siw_qp *qp = container_of(work, struct siw_qp, tx_work);
-
-	if (!siw_tx_enter(qp))
-		return;
-	siw_tx_run(qp);
-	siw_tx_leave(qp);
-}
-
-/*
- * Transmits from the calling task, which may sleep: a user's doorbell.
- * Handing a small message to tx_work costs two context switches, most of
- * its latency. When the QP has a transmitter already, that one runs
- * again instead.
- */
-void siw_tx_now(struct siw_qp *qp)
-{
-	if (!siw_tx_enter(qp))
-		return;
-	siw_tx_run(qp);
-	siw_tx_leave(qp);
-}
-
-/*
- * The socket is gone (or the QP is) and tx_work flushed: wait out a
- * doorbell still transmitting, then finish off what was in progress.
- */
-void siw_tx_stop(struct siw_qp *qp)
-{
-	mutex_lock(&qp->tx_mutex);
-	siw_tx_abort(qp);
-	mutex_unlock(&qp->tx_mutex);
 }
