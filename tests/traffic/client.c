@@ -542,8 +542,7 @@ static int make_src(struct cqp *q, struct cop *op, struct ibv_sge *sge)
 
 	layout_make(&op->src, &q->rng, q->slot, op->len, q->max_send_sge,
 		    true);
-	if (opt.avoid_intree_1seg && op->src.n == 1 &&
-	    op->len <= TR_INTREE_1SEG_MAX)
+	if (opt.avoid_intree_1seg && op->len <= TR_INTREE_1SEG_MAX)
 		layout_within_page(&op->src, area);
 	layout_fill_pattern(area, &op->src, op->key, 0);
 	return layout_sges(&op->src, area, q->mr->lkey, sge);

@@ -217,9 +217,9 @@ void layout_check(const uint8_t *base, const struct layout *l, uint64_t key,
 void layout_check_guards(const uint8_t *base, const struct layout *l,
 			 uint64_t nbytes, struct mismatch *m);
 /*
- * Move a one-piece layout that crosses a page of base to the start of the
- * next page (a layout of one piece starts at most a page in, so it still
- * fits its area).
+ * Move a layout of one piece that crosses a page of base to the start of
+ * the next page (a layout of one piece starts at most a page in, so it
+ * still fits its area); others are left as they are.
  */
 void layout_within_page(struct layout *l, const uint8_t *base);
 /* Lowest and highest area offset the layout's pieces use. */
