@@ -174,9 +174,16 @@ struct siw_irq_entry {
 /* Where an FPDU being transmitted stands; bvecs cover header to CRC. */
 #define SIW_TX_MAX_BVEC	(SIW_MPA_ULPDU_MAX / PAGE_SIZE + SIW_ABI_MAX_SGE + 4)
 
+/* How a bvec's bytes go to TCP. */
+enum siw_tx_how {
+	SIW_TX_COPY,
+	SIW_TX_ZC,	/* MSG_ZEROCOPY: completes when TCP lets go */
+	SIW_TX_REF,	/* TCP keeps page references, tells nobody */
+};
+
 struct siw_tx {
 	struct bio_vec bvec[SIW_TX_MAX_BVEC];
-	u8 zc[SIW_TX_MAX_BVEC];		/* bvec is sent zero-copy */
+	u8 how[SIW_TX_MAX_BVEC];	/* enum siw_tx_how */
 	unsigned int nr_bvec;
 	unsigned int cur;		/* bvec being sent */
 	u32 cur_off;			/* bytes of it sent */
@@ -292,6 +299,13 @@ struct siw_qp {
 	atomic_t zc_inflight;
 	wait_queue_head_t zc_wait;
 
+	/*
+	 * Whoever holds tx_mutex is the transmitter: tx_work, or a user's
+	 * doorbell sending from its own task (siw_tx_now()).
+	 */
+	struct mutex tx_mutex;
+	/* Task of the last doorbell: compared, never dereferenced. */
+	struct task_struct *tx_poster;
 	struct work_struct tx_work;
 	struct siw_tx tx;
 	struct siw_rx rx;
@@ -317,6 +331,7 @@ enum siw_qp_flag {
 	SIW_QP_F_TERM_SEND,	/* a Terminate waits in term_buf */
 	SIW_QP_F_FATAL,		/* go to ERROR and drop the stream */
 	SIW_QP_F_CLOSED,	/* llp->close was called */
+	SIW_QP_F_TX_AGAIN,	/* the transmitter must look once more */
 };
 
 static inline struct siw_device *to_siw_dev(struct ib_device *ibdev)
@@ -438,7 +453,7 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 		     const struct ib_send_wr **bad_wr);
 int siw_qp_post_recv(struct siw_qp *qp, const struct ib_recv_wr *wr,
 		     const struct ib_recv_wr **bad_wr);
-void siw_qp_kick(struct siw_qp *qp);
+void siw_qp_kick(struct siw_qp *qp, bool may_sleep);
 void siw_qp_reap(struct siw_qp *qp);
 void siw_qp_fatal(struct siw_qp *qp, const struct siw_term_reason *why,
 		  const void *fpdu, u32 fpdu_len);
@@ -457,7 +472,9 @@ int siw_tx_init(void);
 void siw_tx_exit(void);
 void siw_tx_work(struct work_struct *work);
 void siw_tx_schedule(struct siw_qp *qp);
-void siw_tx_abort(struct siw_qp *qp);
+void siw_tx_init_stream(struct siw_qp *qp);
+void siw_tx_now(struct siw_qp *qp);
+void siw_tx_stop(struct siw_qp *qp);
 
 /* siw_rx.c */
 int siw_rx_data(struct siw_qp *qp, struct sock *sk);

@@ -8,7 +8,9 @@
 
 #include <linux/version.h>
 #include <rdma/ib_verbs.h>
+#include <linux/net.h>
 #include <linux/skbuff.h>
+#include <linux/uio.h>
 #include <rdma/uverbs_ioctl.h>
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
@@ -53,6 +55,44 @@ static inline void siw_ubuf_init(struct ubuf_info *ubuf, const int *ops,
 	ubuf->callback = fn;
 	ubuf->flags = SKBFL_ZEROCOPY_FRAG;
 	refcount_set(&ubuf->refcnt, 1);
+}
+#endif
+
+/*
+ * Sends n bvecs (size bytes) with TCP taking references to their pages
+ * instead of copying them: a sendmsg flag since 6.5, sendpage before.
+ * Returns the bytes taken or a negative errno, like sock_sendmsg().
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+static inline int siw_send_page_refs(struct socket *sock, struct bio_vec *bv,
+				     unsigned int n, size_t size, int flags)
+{
+	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
+
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, n, size);
+	return sock_sendmsg(sock, &msg);
+}
+#else
+static inline int siw_send_page_refs(struct socket *sock, struct bio_vec *bv,
+				     unsigned int n, size_t size, int flags)
+{
+	int more = MSG_MORE | MSG_SENDPAGE_NOTLAST;
+	int sent = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		int f = (flags & ~MSG_MORE) |
+			(i + 1 < n || (flags & MSG_MORE) ? more : 0);
+		int rv = kernel_sendpage(sock, bv[i].bv_page, bv[i].bv_offset,
+					 bv[i].bv_len, f);
+
+		if (rv <= 0)
+			return sent ? sent : rv;
+		sent += rv;
+		if (rv < bv[i].bv_len)
+			break;
+	}
+	return sent;
 }
 #endif
 

@@ -105,6 +105,7 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 	spin_lock_init(&qp->rq_lock);
 	spin_lock_init(&qp->irq_lock);
 	init_waitqueue_head(&qp->zc_wait);
+	mutex_init(&qp->tx_mutex);
 	INIT_WORK(&qp->tx_work, siw_tx_work);
 	qp->state = IB_QPS_RESET;
 	qp->user = !!udata;
@@ -508,7 +509,7 @@ void siw_qp_destroy(struct siw_qp *qp)
 	wait_for_completion(&qp->released);
 	wait_event(qp->zc_wait, !atomic_read(&qp->zc_inflight));
 	cancel_work_sync(&qp->tx_work);
-	siw_tx_abort(qp);
+	siw_tx_stop(qp);
 	siw_rx_release(qp);
 	siw_qp_drain(qp, false);
 	kvfree(qp->wqe);
@@ -652,7 +653,7 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 			*bad_wr = wr;
 			return -EINVAL;
 		}
-		siw_qp_kick(qp);
+		siw_qp_kick(qp, true);
 		return 0;
 	}
 
@@ -675,7 +676,7 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 		qp->sq_put++;
 	}
 	spin_unlock_irqrestore(&qp->sq_lock, flags);
-	siw_qp_kick(qp);
+	siw_qp_kick(qp, false);
 	if (rv)
 		*bad_wr = wr;
 	return rv;
@@ -717,12 +718,19 @@ int siw_qp_post_recv(struct siw_qp *qp, const struct ib_recv_wr *wr,
 	return rv;
 }
 
-/* New work or a doorbell: let the transmitter look, or flush in Error. */
-void siw_qp_kick(struct siw_qp *qp)
+/*
+ * New work or a doorbell: let the transmitter look, or flush in Error.
+ * A caller that may sleep (a user's doorbell; kernel consumers post from
+ * any context) transmits itself when it can.
+ */
+void siw_qp_kick(struct siw_qp *qp, bool may_sleep)
 {
 	switch (READ_ONCE(qp->state)) {
 	case IB_QPS_RTS:
-		siw_tx_schedule(qp);
+		if (may_sleep)
+			siw_tx_now(qp);
+		else
+			siw_tx_schedule(qp);
 		break;
 	case IB_QPS_ERR:
 		/* A user QP's provider may have queued receives as well. */
@@ -800,10 +808,7 @@ int siw_qp_llp_up(struct siw_qp *qp, struct socket *sock,
 	qp->ird = min_t(u32, initiator ? nego->init_ird : nego->resp_ird,
 			SIW_MAX_IRD);
 	qp->rtr = initiator && nego->p2p ? nego->rtr : 0;
-	memset(qp->tx.ddp_msn, 0, sizeof(qp->tx.ddp_msn));
-	qp->tx.busy = false;
-	qp->tx.wqe = NULL;
-	qp->tx.rresp = NULL;
+	siw_tx_init_stream(qp);
 	siw_rx_init(qp, nego->crc, !initiator && nego->p2p);
 	qp->orq_get = qp->orq_put = 0;
 	qp->irq_get = qp->irq_put = 0;
@@ -832,7 +837,7 @@ void siw_qp_llp_down(struct siw_qp *qp)
 	up_write(&qp->state_lock);
 
 	flush_work(&qp->tx_work);
-	siw_tx_abort(qp);
+	siw_tx_stop(qp);
 	siw_rx_release(qp);
 	siw_qp_reap(qp);
 }

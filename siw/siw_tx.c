@@ -3,12 +3,16 @@
  * Transmit engine: turns send queue work requests and inbound RDMA Read
  * Requests into FPDUs on the QP's TCP socket.
  *
- * One work item per QP does all transmission, so a QP's FPDUs never
- * interleave, and nothing here sleeps on the socket: sends are
- * non-blocking, and when TCP runs out of room the work item stops and is
- * requeued by the socket's write_space callback. A work item gives up
- * the CPU after a bounded number of FPDUs and requeues itself, which
- * keeps the transmitters of many QPs fair to each other.
+ * A QP has one transmitter at a time, the holder of its tx_mutex, so its
+ * FPDUs never interleave: its work item, or a user's doorbell, which
+ * sends from the posting task itself when the transmitter is idle (a
+ * hand-off to the work item would cost a small message two context
+ * switches). Nothing here sleeps on the socket: sends are non-blocking,
+ * and when TCP runs out of room the transmitter stops and the socket's
+ * write_space callback queues the work item. A run gives up after a
+ * bounded number of FPDUs and queues the work item for the rest, which
+ * keeps the transmitters of many QPs fair to each other and bounds the
+ * time a doorbell spends in the kernel.
  *
  * Messages are cut at FPDU boundaries sized from the connection's
  * current MSS (RFC 5044 section 5: one FPDU per TCP segment). Messages
@@ -51,6 +55,17 @@ void siw_tx_schedule(struct siw_qp *qp)
 	queue_work(siw_tx_wq, &qp->tx_work);
 }
 
+/* A new stream: MSNs start over, nothing is in progress. */
+void siw_tx_init_stream(struct siw_qp *qp)
+{
+	struct siw_tx *tx = &qp->tx;
+
+	memset(tx->ddp_msn, 0, sizeof(tx->ddp_msn));
+	tx->busy = false;
+	tx->wqe = NULL;
+	tx->rresp = NULL;
+}
+
 static void siw_tx_zc_done(struct sk_buff *skb, struct ubuf_info *ubuf,
 			   bool success)
 {
@@ -71,28 +86,29 @@ SIW_DEFINE_UBUF_OPS(siw_tx_zc_ops, siw_tx_zc_done);
 /* ---- building FPDUs ------------------------------------------------- */
 
 static void siw_tx_add(struct siw_tx *tx, struct page *page, u32 off, u32 len,
-		       bool zc)
+		       enum siw_tx_how how)
 {
 	struct bio_vec *bv = &tx->bvec[tx->nr_bvec];
 
 	bvec_set_page(bv, page, len, off);
-	tx->zc[tx->nr_bvec++] = zc;
+	tx->how[tx->nr_bvec++] = how;
 }
 
 static void siw_tx_add_buf(struct siw_tx *tx, void *buf, u32 len)
 {
-	siw_tx_add(tx, virt_to_page(buf), offset_in_page(buf), len, false);
+	siw_tx_add(tx, virt_to_page(buf), offset_in_page(buf), len, SIW_TX_COPY);
 }
 
 /*
  * Adds len bytes of the work request's SGE list from message offset off
- * to the FPDU, split at page boundaries, each page zero-copy if allowed.
+ * to the FPDU, split at page boundaries, each page sent as how asks if
+ * TCP may take a reference to it, else copied.
  * Returns false if the FPDU has no bvec left (the caller sizes FPDUs so
  * that this cannot happen).
  */
 static bool siw_tx_add_sges(struct siw_tx *tx, struct siw_mem **mem,
 			    const struct siw_abi_sge *sge, u32 num_sge,
-			    u32 off, u32 len, bool zc)
+			    u32 off, u32 len, enum siw_tx_how how)
 {
 	u32 i;
 
@@ -116,8 +132,8 @@ static bool siw_tx_add_sges(struct siw_tx *tx, struct siw_mem **mem,
 			if (tx->nr_bvec >= SIW_TX_MAX_BVEC - 1)
 				return false;
 			siw_tx_add(tx, page, poff, n,
-				   zc && mem[i]->type != SIW_MEM_DMA &&
-				   sendpage_ok(page));
+				   mem[i]->type != SIW_MEM_DMA &&
+				   sendpage_ok(page) ? how : SIW_TX_COPY);
 			addr += n;
 			chunk -= n;
 		}
@@ -285,7 +301,8 @@ static int siw_tx_build_wqe(struct siw_qp *qp, struct socket *sock)
 			siw_tx_add_buf(tx, tx->inline_buf + wqe->sent, len);
 	} else {
 		if (!siw_tx_add_sges(tx, wqe->mem, sqe->sge, sqe->num_sge,
-				     wqe->sent, len, wqe->zc_pending))
+				     wqe->sent, len, wqe->zc_pending ?
+				     SIW_TX_ZC : SIW_TX_COPY))
 			return -EMSGSIZE;
 	}
 	wqe->sent += len;
@@ -316,8 +333,14 @@ static int siw_tx_build_rresp(struct siw_qp *qp, struct socket *sock)
 	if (hdr_len < 0)
 		return hdr_len;
 	len = info.payload_len;
-	/* Responder memory gets no completion to wait for: always copied. */
-	if (len && !siw_tx_add_sges(tx, &e->mem, &sge, 1, e->sent, len, false))
+	/*
+	 * Nothing completes on the responder, so nothing need wait for TCP
+	 * to let go of the pages: it may keep references instead of a copy.
+	 * Not under a CRC though: a page changed before TCP sends it (or
+	 * sends it again) would no longer match the CRC computed here.
+	 */
+	if (len && !siw_tx_add_sges(tx, &e->mem, &sge, 1, e->sent, len,
+				    qp->crc ? SIW_TX_COPY : SIW_TX_REF))
 		return -EMSGSIZE;
 	e->sent += len;
 	siw_tx_seal(qp, hdr_len - SIW_MPA_LEN_SIZE + len);
@@ -337,23 +360,29 @@ static int siw_tx_push(struct siw_qp *qp, struct socket *sock)
 	while (tx->cur < tx->nr_bvec) {
 		struct msghdr msg = {};
 		unsigned int end = tx->cur + 1;
-		bool zc = tx->zc[tx->cur];
+		enum siw_tx_how how = tx->how[tx->cur];
 		size_t size = tx->bvec[tx->cur].bv_len;
+		int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
 		int rv;
 
-		while (end < tx->nr_bvec && tx->zc[end] == zc)
+		while (end < tx->nr_bvec && tx->how[end] == how)
 			size += tx->bvec[end++].bv_len;
-
-		msg.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL;
 		if (end < tx->nr_bvec)
-			msg.msg_flags |= MSG_MORE;
-		if (zc) {
-			msg.msg_flags |= MSG_ZEROCOPY;
-			msg.msg_ubuf = &tx->wqe->ubuf;
+			flags |= MSG_MORE;
+
+		if (how == SIW_TX_REF) {
+			rv = siw_send_page_refs(sock, &tx->bvec[tx->cur],
+						end - tx->cur, size, flags);
+		} else {
+			msg.msg_flags = flags;
+			if (how == SIW_TX_ZC) {
+				msg.msg_flags |= MSG_ZEROCOPY;
+				msg.msg_ubuf = &tx->wqe->ubuf;
+			}
+			iov_iter_bvec(&msg.msg_iter, ITER_SOURCE,
+				      &tx->bvec[tx->cur], end - tx->cur, size);
+			rv = sock_sendmsg(sock, &msg);
 		}
-		iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &tx->bvec[tx->cur],
-			      end - tx->cur, size);
-		rv = sock_sendmsg(sock, &msg);
 		if (rv <= 0)
 			return rv ? rv : -EAGAIN;
 
@@ -632,7 +661,7 @@ static void siw_tx_rtr(struct siw_qp *qp)
  * current work request completes (flushed unless it already failed),
  * the read response being sent and those still queued are dropped.
  */
-void siw_tx_abort(struct siw_qp *qp)
+static void siw_tx_abort(struct siw_qp *qp)
 {
 	struct siw_wqe *wqe = qp->tx.wqe;
 
@@ -647,9 +676,9 @@ void siw_tx_abort(struct siw_qp *qp)
 	siw_tx_drop_irq(qp);
 }
 
-void siw_tx_work(struct work_struct *work)
+/* Caller holds tx_mutex. */
+static void siw_tx_run(struct siw_qp *qp)
 {
-	struct siw_qp *qp = container_of(work, struct siw_qp, tx_work);
 	struct socket *sock = READ_ONCE(qp->sock);
 	struct siw_tx *tx = &qp->tx;
 	int budget = SIW_TX_BUDGET;
@@ -729,4 +758,77 @@ stop:
 	if (!sock || READ_ONCE(qp->state) == IB_QPS_ERR)
 		siw_tx_abort(qp);
 	siw_qp_reap(qp);
+}
+
+/*
+ * Becomes the transmitter, or leaves the work to the current one: the
+ * TX_AGAIN bit, set first, makes that one run once more. Nobody sleeps
+ * on tx_mutex here, so posters racing each other only set a bit.
+ */
+static bool siw_tx_enter(struct siw_qp *qp)
+{
+	set_bit(SIW_QP_F_TX_AGAIN, &qp->flags);
+	smp_mb__after_atomic();
+	if (!mutex_trylock(&qp->tx_mutex))
+		return false;
+	clear_bit(SIW_QP_F_TX_AGAIN, &qp->flags);
+	smp_mb__after_atomic();
+	return true;
+}
+
+/*
+ * Pairs with siw_tx_enter(): whoever failed to take tx_mutex set
+ * TX_AGAIN before it tried, so either it saw the mutex free or we see
+ * the bit. Work asked for meanwhile goes to tx_work.
+ */
+static void siw_tx_leave(struct siw_qp *qp)
+{
+	mutex_unlock(&qp->tx_mutex);
+	smp_mb();
+	if (test_bit(SIW_QP_F_TX_AGAIN, &qp->flags))
+		siw_tx_schedule(qp);
+}
+
+void siw_tx_work(struct work_struct *work)
+{
+	struct siw_qp *qp = container_of(work, struct siw_qp, tx_work);
+
+	if (!siw_tx_enter(qp))
+		return;
+	siw_tx_run(qp);
+	siw_tx_leave(qp);
+}
+
+/*
+ * Transmits from the calling task, which may sleep: a user's doorbell.
+ * Handing a small message to tx_work costs two context switches, most of
+ * its latency. When the QP has a transmitter already, that one runs
+ * again instead.
+ *
+ * Only a QP that one task rings for transmits from it. Tasks sharing a
+ * QP would otherwise take turns at sending each other's requests, and
+ * one preempted while it holds the transmitter (posters are often CPU
+ * hogs) would hold up all the others until it ran again.
+ */
+void siw_tx_now(struct siw_qp *qp)
+{
+	if (xchg(&qp->tx_poster, current) != current) {
+		siw_tx_schedule(qp);
+		return;
+	}
+	if (!siw_tx_enter(qp))
+		return;
+	siw_tx_run(qp);
+	siw_tx_leave(qp);
+}
+
+/*
+ * The socket is gone (or the QP is) and tx_work flushed: wait out a
+ * doorbell still transmitting, then finish off what was in progress.
+ */
+void siw_tx_stop(struct siw_qp *qp)
+{
+	mutex_lock(&qp->tx_mutex);
+	siw_tx_abort(qp);
+	mutex_unlock(&qp->tx_mutex);
 }
