@@ -814,6 +814,7 @@ static int siw_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 	uint32_t first;
 	uint16_t flags;
 	int rv = 0, doorbell_rv = 0;
+	bool doorbell;
 
 	pthread_spin_lock(&qp->sq_lock);
 	first = qp->sq.idx;
@@ -831,9 +832,14 @@ static int siw_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 				    flags & SIW_ABI_WQE_SIGNALLED);
 		siw_wq_publish(&qp->sq, sqe, flags);
 	}
-	if (qp->sq.idx != first && siw_sq_needs_doorbell(&qp->sq, first))
-		doorbell_rv = siw_ring_doorbell(ibqp);
+	doorbell = qp->sq.idx != first && siw_sq_needs_doorbell(&qp->sq, first);
 	pthread_spin_unlock(&qp->sq_lock);
+	/*
+	 * Outside the lock: the kernel may transmit from within the doorbell
+	 * call, and other threads posting meanwhile need not spin on it.
+	 */
+	if (doorbell)
+		doorbell_rv = siw_ring_doorbell(ibqp);
 	if (rv) {
 		*bad_wr = wr;
 		return rv;
