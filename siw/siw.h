@@ -386,6 +386,18 @@ static inline void siw_wqe_flags_release(__u16 *flags, u16 val)
 	smp_store_release(flags, val);
 }
 
+/*
+ * The SQE the transmitter starts next is posted and its slot free to
+ * start (a full ring's oldest slot is still awaiting completion).
+ * Caller holds sq_lock.
+ */
+static inline bool siw_sq_next_posted(struct siw_qp *qp)
+{
+	return qp->sq_tx - qp->sq_get < qp->num_sqe &&
+	       (siw_wqe_flags_acquire(&qp->sendq[qp->sq_tx % qp->num_sqe].flags) &
+		SIW_ABI_WQE_VALID);
+}
+
 /* siw_queue.c */
 int siw_queue_alloc(struct siw_queue *q, size_t size, struct ib_udata *udata,
 		    u64 *key);

@@ -314,10 +314,7 @@ void siw_qp_reap(struct siw_qp *qp)
 		 * slot before.
 		 */
 		smp_mb();
-		more = qp->sq_tx - qp->sq_get < qp->num_sqe &&
-		       (siw_wqe_flags_acquire(&qp->sendq[qp->sq_tx %
-						qp->num_sqe].flags) &
-			SIW_ABI_WQE_VALID);
+		more = siw_sq_next_posted(qp);
 	}
 	if (err && qp->sq_get == qp->sq_tx) {
 		notify |= siw_ring_drain(qp, qp->scq, qp->sendq,

@@ -474,9 +474,7 @@ static void siw_rx_read_resp_done(struct siw_qp *qp)
 		}
 	}
 	/* The ORD limit or a read fence may have held this one back. */
-	next = qp->sq_tx - qp->sq_get < qp->num_sqe &&
-	       (siw_wqe_flags_acquire(&qp->sendq[qp->sq_tx % qp->num_sqe].flags) &
-		SIW_ABI_WQE_VALID);
+	next = siw_sq_next_posted(qp);
 	spin_unlock_irqrestore(&qp->sq_lock, flags);
 	/*
 	 * Completing here rather than in tx_work saves a READ's round trip

@@ -358,7 +358,6 @@ static int siw_tx_push(struct siw_qp *qp, struct socket *sock)
 	struct siw_tx *tx = &qp->tx;
 
 	while (tx->cur < tx->nr_bvec) {
-		struct msghdr msg = {};
 		unsigned int end = tx->cur + 1;
 		enum siw_tx_how how = tx->how[tx->cur];
 		size_t size = tx->bvec[tx->cur].bv_len;
@@ -374,7 +373,8 @@ static int siw_tx_push(struct siw_qp *qp, struct socket *sock)
 			rv = siw_send_page_refs(sock, &tx->bvec[tx->cur],
 						end - tx->cur, size, flags);
 		} else {
-			msg.msg_flags = flags;
+			struct msghdr msg = { .msg_flags = flags };
+
 			if (how == SIW_TX_ZC) {
 				msg.msg_flags |= MSG_ZEROCOPY;
 				msg.msg_ubuf = &tx->wqe->ubuf;
@@ -789,14 +789,17 @@ static void siw_tx_leave(struct siw_qp *qp)
 		siw_tx_schedule(qp);
 }
 
-void siw_tx_work(struct work_struct *work)
+static void siw_tx_try(struct siw_qp *qp)
 {
-	struct siw_qp *qp = container_of(work, struct siw_qp, tx_work);
-
 	if (!siw_tx_enter(qp))
 		return;
 	siw_tx_run(qp);
 	siw_tx_leave(qp);
+}
+
+void siw_tx_work(struct work_struct *work)
+{
+	siw_tx_try(container_of(work, struct siw_qp, tx_work));
 }
 
 /*
@@ -812,14 +815,10 @@ void siw_tx_work(struct work_struct *work)
  */
 void siw_tx_now(struct siw_qp *qp)
 {
-	if (xchg(&qp->tx_poster, current) != current) {
+	if (xchg(&qp->tx_poster, current) == current)
+		siw_tx_try(qp);
+	else
 		siw_tx_schedule(qp);
-		return;
-	}
-	if (!siw_tx_enter(qp))
-		return;
-	siw_tx_run(qp);
-	siw_tx_leave(qp);
 }
 
 /*
