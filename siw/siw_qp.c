@@ -187,17 +187,31 @@ static void siw_qp_event(struct siw_qp *qp, enum ib_event_type type)
 /*
  * Adds a completion of this QP to cq. Returns true if the CQ's consumer
  * must be notified once the caller holds no locks.
+ *
+ * A completion that does not fit is lost, so the QP cannot go on as if
+ * its work had completed: it goes to Error (IB_EVENT_QP_FATAL) after a
+ * Terminate that tells the peer of a local catastrophic error, as the
+ * verbs require of every QP whose CQ overran. Any context, any locks.
  */
 bool siw_qp_complete(struct siw_qp *qp, struct siw_cq *cq,
 		     const struct siw_abi_cqe *cqe, bool solicited)
 {
+	static const struct siw_term_reason overrun = {
+		.layer = SIW_TERM_LAYER_RDMAP,
+		.etype = SIW_RDMAP_ETYPE_CATASTROPHIC,
+	};
 	struct siw_abi_cqe c = *cqe;
+	int rv;
 
 	if (cq->user)
 		c.qp_id = qp->base_qp.qp_num;
 	else
 		c.qp_ptr = (uintptr_t)&qp->base_qp;
-	return siw_cq_add(cq, &c, solicited) > 0;
+	rv = siw_cq_add(cq, &c, solicited);
+	/* Flushing in Error: the QP is where an overrun would take it. */
+	if (rv < 0 && READ_ONCE(qp->state) != IB_QPS_ERR)
+		siw_qp_fatal(qp, &overrun, NULL, 0);
+	return rv > 0;
 }
 
 static bool siw_qp_flush_one(struct siw_qp *qp, struct siw_cq *cq, u64 id,
@@ -765,14 +779,20 @@ void siw_qp_peer_terminated(struct siw_qp *qp)
 	siw_qp_fatal(qp, NULL, NULL, 0);
 }
 
+/* Caller holds state_lock: would entering Error now be news to the user? */
+static bool siw_qp_error_is_news(struct siw_qp *qp)
+{
+	return qp->state == IB_QPS_RTS || qp->state == IB_QPS_SQD ||
+	       qp->state == IB_QPS_SQE;
+}
+
 /* From the transmitter, once a Terminate is out: to Error, tell the user. */
 void siw_qp_error(struct siw_qp *qp)
 {
 	bool event;
 
 	down_write(&qp->state_lock);
-	event = qp->state == IB_QPS_RTS || qp->state == IB_QPS_SQD ||
-		qp->state == IB_QPS_SQE;
+	event = siw_qp_error_is_news(qp);
 	if (qp->state != IB_QPS_ERR) {
 		/* The Terminate is queued: close gracefully, not with a reset. */
 		siw_qp_llp_close(qp, false);
@@ -825,13 +845,24 @@ out:
  */
 void siw_qp_llp_down(struct siw_qp *qp)
 {
+	bool event;
+
 	down_write(&qp->state_lock);
+	/*
+	 * A QP that failed may lose the stream (the peer, told by our
+	 * Terminate, closed it) before the transmitter took it to Error:
+	 * the failure is then reported here.
+	 */
+	event = test_bit(SIW_QP_F_FATAL, &qp->flags) &&
+		siw_qp_error_is_news(qp);
 	set_bit(SIW_QP_F_CLOSED, &qp->flags);
 	WRITE_ONCE(qp->sock, NULL);
 	qp->llp = NULL;
 	if (qp->state != IB_QPS_ERR)
 		siw_qp_enter(qp, IB_QPS_ERR);
 	up_write(&qp->state_lock);
+	if (event)
+		siw_qp_event(qp, IB_EVENT_QP_FATAL);
 
 	flush_work(&qp->tx_work);
 	siw_tx_stop(qp);

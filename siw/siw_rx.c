@@ -318,6 +318,12 @@ static int siw_rx_hdr(struct siw_qp *qp)
 	struct siw_rx *rx = &qp->rx;
 	struct siw_ddp_info *info = &rx->info;
 
+	/*
+	 * A QP on its way to Error (its CQ overran, a work request failed)
+	 * must not place or complete more of the peer's messages.
+	 */
+	if (test_bit(SIW_QP_F_FATAL, &qp->flags))
+		return -EPROTO;
 	rx->payload_left = info->payload_len;
 	rx->num_sge = 0;
 	rx->sge = NULL;

@@ -19,6 +19,11 @@
  *    holds the WRITE until the READ's data is in, so the second region
  *    must hold the pattern; a transport ignoring the fence writes the
  *    buffer's old contents.
+ * 4. The client posts signaled RDMA WRITEs without polling until its
+ *    send CQ overruns. The lost completion must take the QP to Error:
+ *    the client gets IBV_EVENT_CQ_ERR for the CQ and IBV_EVENT_QP_FATAL
+ *    for the QP, and the Terminate that tells the server takes the
+ *    server's QP to Error as well (IBV_EVENT_QP_FATAL there too).
  * Each side exits 0 when all went as it should, 1 otherwise; SIGALRM
  * ends a run that hangs after 90 s.
  */
@@ -83,7 +88,12 @@ static void conn_setup(struct conn *c)
 	if (!c->ch)
 		die("ibv_create_comp_channel");
 	c->rcq = ibv_create_cq(c->id->verbs, NUM_RECV, NULL, c->ch, 0);
-	c->scq = ibv_create_cq(c->id->verbs, 8, NULL, NULL, 0);
+	/*
+	 * Smaller than the send queue: a provider that keeps send queue
+	 * slots until their completions are polled (userlib does) would
+	 * otherwise never let the client overrun it.
+	 */
+	c->scq = ibv_create_cq(c->id->verbs, 4, NULL, NULL, 0);
 	if (!c->rcq || !c->scq)
 		die("ibv_create_cq");
 	qa.send_cq = c->scq;
@@ -159,6 +169,87 @@ static void await_completions(struct ibv_cq *cq, int n, const char *what)
 			exit(1);
 		}
 		usleep(1000);
+	}
+}
+
+/*
+ * Waits up to ms for async events until every type in want (a mask of
+ * 1 << ibv_event_type) has come for this connection's QP or CQs. Returns
+ * the types that came.
+ */
+static unsigned int await_async(struct conn *c, unsigned int want, int ms)
+{
+	struct ibv_context *ctx = c->id->verbs;
+	struct pollfd p = { .fd = ctx->async_fd, .events = POLLIN };
+	unsigned int got = 0;
+	int i;
+
+	for (i = 0; i < ms / 100 && (got & want) != want; i++) {
+		struct ibv_async_event ev;
+		int n = poll(&p, 1, 100);
+
+		if (n < 0)
+			die("poll(async_fd)");
+		if (!n)
+			continue;
+		if (ibv_get_async_event(ctx, &ev))
+			die("ibv_get_async_event");
+		switch (ev.event_type) {
+		case IBV_EVENT_CQ_ERR:
+			if (ev.element.cq == c->scq || ev.element.cq == c->rcq)
+				got |= 1u << ev.event_type;
+			break;
+		case IBV_EVENT_QP_FATAL:
+			if (ev.element.qp == c->id->qp)
+				got |= 1u << ev.event_type;
+			break;
+		default:
+			break;
+		}
+		ibv_ack_async_event(&ev);
+	}
+	return got;
+}
+
+static void expect_qp_error(struct conn *c, const char *who)
+{
+	struct ibv_qp_init_attr init;
+	struct ibv_qp_attr attr;
+
+	if (ibv_query_qp(c->id->qp, &attr, IBV_QP_STATE, &init))
+		die("ibv_query_qp");
+	if (attr.qp_state != IBV_QPS_ERR) {
+		fprintf(stderr, "siw_semantics: FAIL: %s QP is in state %d, not Error\n",
+			who, attr.qp_state);
+		exit(1);
+	}
+}
+
+/*
+ * Signaled RDMA WRITEs, never polled, one more than the send CQ holds.
+ * Zero-length, so the server's regions stay as its checks left them.
+ * Once the QP is in Error posting may fail: that ends the loop too.
+ */
+static void overrun_send_cq(struct conn *c, const struct regions *reg)
+{
+	int want = c->scq->cqe + 1, posted = 0, waited = 0;
+
+	while (posted < want) {
+		struct ibv_send_wr wr = {
+			.opcode = IBV_WR_RDMA_WRITE,
+			.send_flags = IBV_SEND_SIGNALED,
+			.wr.rdma = { .remote_addr = reg->target,
+				     .rkey = reg->rkey },
+		}, *bad;
+		int rc = ibv_post_send(c->id->qp, &wr, &bad);
+
+		if (rc == ENOMEM && waited++ < 30000) {
+			usleep(1000);	/* the send queue is full for now */
+			continue;
+		}
+		if (rc)
+			break;
+		posted++;
 	}
 }
 
@@ -254,6 +345,12 @@ static int server(struct rdma_addrinfo *ai)
 	printf("server: fenced WRITE after READ: all %d bytes are the pattern\n",
 	       FENCE_LEN);
 
+	/* The client overruns its send CQ; its Terminate must reach us. */
+	if (!await_async(&c, 1u << IBV_EVENT_QP_FATAL, 30000))
+		fail("no IBV_EVENT_QP_FATAL after the client's CQ overran");
+	expect_qp_error(&c, "the server's");
+	printf("server: the client's CQ overrun took this QP to Error\n");
+
 	rdma_disconnect(c.id);
 	return 0;
 }
@@ -266,6 +363,7 @@ static int client(struct rdma_addrinfo *ai)
 	struct ibv_mr *local_mr;
 	struct regions reg;
 	struct conn c = {};
+	unsigned int got;
 	uint8_t *local;
 	int i;
 
@@ -313,6 +411,16 @@ static int client(struct rdma_addrinfo *ai)
 	    rdma_post_send(c.id, NULL, c.buf[NUM_RECV], MSG_SIZE, c.mr, 0))
 		die("posting the fence round");
 	await_completions(c.scq, 3, "the fence round did not complete");
+
+	overrun_send_cq(&c, &reg);
+	got = await_async(&c, 1u << IBV_EVENT_CQ_ERR | 1u << IBV_EVENT_QP_FATAL,
+			  30000);
+	if (!(got & 1u << IBV_EVENT_CQ_ERR))
+		fail("no IBV_EVENT_CQ_ERR when the send CQ overran");
+	if (!(got & 1u << IBV_EVENT_QP_FATAL))
+		fail("no IBV_EVENT_QP_FATAL when the send CQ overran");
+	expect_qp_error(&c, "the client's");
+	printf("client: CQ overrun: CQ_ERR and QP_FATAL, QP in Error\n");
 	rdma_ack_cm_event(cm_wait(ech, RDMA_CM_EVENT_DISCONNECTED));
 	printf("client: done\n");
 	return 0;

@@ -6,7 +6,9 @@
 # only wakes its consumer for a Send with the Solicited Event flag and
 # not for the plain Sends before it; armed for the next completion, it
 # wakes for a plain Send; an RDMA WRITE posted with IBV_SEND_FENCE right
-# after an RDMA READ into its source sends what the READ brought. Arming
+# after an RDMA READ into its source sends what the READ brought; a send
+# CQ overrun takes the QP to Error with IBV_EVENT_CQ_ERR and
+# IBV_EVENT_QP_FATAL, and its Terminate takes the peer's QP to Error. Arming
 # is written by the provider into the CQ's mapped control word and taken
 # by the kernel, so both providers run it: rdma-core's siw provider and
 # userlib. SIW_TEST_INTREE=1 runs it on the in-tree siw.
@@ -25,8 +27,11 @@ for addr in "$TEST_IP4" "$TEST_IP6"; do
 		"$prog" -c "$addr" @PORT@
 	grep -q 'solicited-only arming: one event, after all 4 receives' "$SRV_LOG" &&
 		grep -q 'next-completion arming: one event for a plain Send' "$SRV_LOG" &&
-		grep -q 'fenced WRITE after READ: all' "$SRV_LOG" ||
-		log_fail "$SRV_LOG" "$addr: the server did not report all three checks"
+		grep -q 'fenced WRITE after READ: all' "$SRV_LOG" &&
+		grep -q "the client's CQ overrun took this QP to Error" "$SRV_LOG" ||
+		log_fail "$SRV_LOG" "$addr: the server did not report all four checks"
+	grep -q 'CQ overrun: CQ_ERR and QP_FATAL, QP in Error' "$CLI_LOG" ||
+		log_fail "$CLI_LOG" "$addr: the client did not report the CQ overrun"
 done
 
 finish
