@@ -453,12 +453,21 @@ static int siw_poll_cq(struct ibv_cq *ibcq, int num, struct ibv_wc *wc)
 
 	pthread_spin_lock(&cq->lock);
 	for (n = 0; n < num; n++) {
+		struct siw_abi_cqe seen;
+
 		cqe = siw_cq_peek(&cq->ring);
 		if (!cqe)
 			break;
 		siw_cqe_to_wc(cqe, &wc[n]);
-		siw_cq_account(cq, cqe);
+		seen = *cqe;
+		/*
+		 * The CQE slot is freed before the work queue slot whose
+		 * completion it was: a request posted into that slot may
+		 * complete at once, and with the CQ full its completion goes
+		 * exactly where this one still is.
+		 */
 		siw_cq_release(&cq->ring, cqe);
+		siw_cq_account(cq, &seen);
 	}
 	pthread_spin_unlock(&cq->lock);
 	return n;
