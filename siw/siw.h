@@ -469,6 +469,7 @@ void siw_qp_kick(struct siw_qp *qp, bool may_sleep);
 void siw_qp_reap(struct siw_qp *qp);
 void siw_qp_fatal(struct siw_qp *qp, const struct siw_term_reason *why,
 		  const void *fpdu, u32 fpdu_len);
+void siw_qp_local_error(struct siw_qp *qp);
 void siw_qp_peer_terminated(struct siw_qp *qp);
 void siw_qp_error(struct siw_qp *qp);
 void siw_qp_llp_close(struct siw_qp *qp, bool abort);

@@ -196,10 +196,6 @@ static void siw_qp_event(struct siw_qp *qp, enum ib_event_type type)
 bool siw_qp_complete(struct siw_qp *qp, struct siw_cq *cq,
 		     const struct siw_abi_cqe *cqe, bool solicited)
 {
-	static const struct siw_term_reason overrun = {
-		.layer = SIW_TERM_LAYER_RDMAP,
-		.etype = SIW_RDMAP_ETYPE_CATASTROPHIC,
-	};
 	struct siw_abi_cqe c = *cqe;
 	int rv;
 
@@ -210,7 +206,7 @@ bool siw_qp_complete(struct siw_qp *qp, struct siw_cq *cq,
 	rv = siw_cq_add(cq, &c, solicited);
 	/* Flushing in Error: the QP is where an overrun would take it. */
 	if (rv < 0 && READ_ONCE(qp->state) != IB_QPS_ERR)
-		siw_qp_fatal(qp, &overrun, NULL, 0);
+		siw_qp_local_error(qp);
 	return rv > 0;
 }
 
@@ -772,6 +768,17 @@ void siw_qp_fatal(struct siw_qp *qp, const struct siw_term_reason *why,
 		}
 	}
 	siw_tx_schedule(qp);
+}
+
+/* Our own failure, not the peer's: a local catastrophic error. */
+void siw_qp_local_error(struct siw_qp *qp)
+{
+	static const struct siw_term_reason why = {
+		.layer = SIW_TERM_LAYER_RDMAP,
+		.etype = SIW_RDMAP_ETYPE_CATASTROPHIC,
+	};
+
+	siw_qp_fatal(qp, &why, NULL, 0);
 }
 
 void siw_qp_peer_terminated(struct siw_qp *qp)

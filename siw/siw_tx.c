@@ -470,16 +470,11 @@ static void siw_tx_wqe_sent(struct siw_qp *qp, struct siw_wqe *wqe)
 static void siw_tx_wqe_fail(struct siw_qp *qp, struct siw_wqe *wqe,
 			    enum siw_abi_wc_status status)
 {
-	static const struct siw_term_reason why = {
-		.layer = SIW_TERM_LAYER_RDMAP,
-		.etype = SIW_RDMAP_ETYPE_CATASTROPHIC,
-	};
-
 	ibdev_dbg(&qp->sdev->base_dev, "QP %u: work request %llx failed: %u\n",
 		  qp->base_qp.qp_num, wqe->sqe.id, status);
 	wqe->status = status;
 	siw_tx_wqe_sent(qp, wqe);
-	siw_qp_fatal(qp, &why, NULL, 0);
+	siw_qp_local_error(qp);
 }
 
 /*
