@@ -345,7 +345,12 @@ static int server(struct rdma_addrinfo *ai)
 	printf("server: fenced WRITE after READ: all %d bytes are the pattern\n",
 	       FENCE_LEN);
 
-	/* The client overruns its send CQ; its Terminate must reach us. */
+	/*
+	 * Our go-ahead: the client's overrun flushes our receives, and
+	 * until now a flushed one would have failed the checks above.
+	 * Then its Terminate must reach us.
+	 */
+	post_send(&c, 0);
 	if (!await_async(&c, 1u << IBV_EVENT_QP_FATAL, 30000))
 		fail("no IBV_EVENT_QP_FATAL after the client's CQ overran");
 	expect_qp_error(&c, "the server's");
@@ -376,8 +381,10 @@ static int client(struct rdma_addrinfo *ai)
 		die("rdma_resolve_route");
 	rdma_ack_cm_event(cm_wait(ech, RDMA_CM_EVENT_ROUTE_RESOLVED));
 	conn_setup(&c);
-	if (rdma_post_recv(c.id, NULL, c.buf[0], MSG_SIZE, c.mr))
-		die("rdma_post_recv");
+	/* The server's go-aheads: for the plain Send, for the CQ overrun. */
+	for (i = 0; i < 2; i++)
+		if (rdma_post_recv(c.id, NULL, c.buf[i], MSG_SIZE, c.mr))
+			die("rdma_post_recv");
 	param.responder_resources = 1;
 	param.initiator_depth = 1;
 	if (rdma_connect(c.id, &param))
@@ -412,6 +419,7 @@ static int client(struct rdma_addrinfo *ai)
 		die("posting the fence round");
 	await_completions(c.scq, 3, "the fence round did not complete");
 
+	await_completions(c.rcq, 1, "no go-ahead for the CQ overrun");
 	overrun_send_cq(&c, &reg);
 	got = await_async(&c, 1u << IBV_EVENT_CQ_ERR | 1u << IBV_EVENT_QP_FATAL,
 			  30000);
