@@ -34,7 +34,14 @@ static inline void siw_mark_name_assigned_by_user(struct ib_device *ibdev)
 /*
  * Zero-copy transmit completion: newer kernels reach the callback of a
  * struct ubuf_info through an ops table, older ones hold it directly.
+ *
+ * SKBFL_DONT_ORPHAN lets TCP clone the skbs for transmission without
+ * first copying the pages out (skb_orphan_frags() in skb_clone()). Without
+ * it the copy also cleared SKBFL_PURE_ZEROCOPY on skbs still in the write
+ * queue, and TCP then uncharged memory it had never charged for them.
  */
+#define SIW_UBUF_FLAGS	(SKBFL_ZEROCOPY_FRAG | SKBFL_DONT_ORPHAN)
+
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
 #define SIW_DEFINE_UBUF_OPS(name, fn) \
 	static const struct ubuf_info_ops name = { .complete = fn }
@@ -43,7 +50,7 @@ static inline void siw_ubuf_init(struct ubuf_info *ubuf,
 				 void (*fn)(struct sk_buff *, struct ubuf_info *, bool))
 {
 	ubuf->ops = ops;
-	ubuf->flags = SKBFL_ZEROCOPY_FRAG;
+	ubuf->flags = SIW_UBUF_FLAGS;
 	refcount_set(&ubuf->refcnt, 1);
 }
 #else
@@ -53,7 +60,7 @@ static inline void siw_ubuf_init(struct ubuf_info *ubuf, const int *ops,
 				 void (*fn)(struct sk_buff *, struct ubuf_info *, bool))
 {
 	ubuf->callback = fn;
-	ubuf->flags = SKBFL_ZEROCOPY_FRAG;
+	ubuf->flags = SIW_UBUF_FLAGS;
 	refcount_set(&ubuf->refcnt, 1);
 }
 #endif
