@@ -52,4 +52,13 @@
 /* QP number 0 is never used: iw_cm treats qpn 0 as "no QP". */
 #define SIW_MAX_QPN		0xffffffU
 
+/*
+ * Zero-copy transmit only for messages of at least this many bytes. A
+ * zero-copy message completes when TCP has the peer's ACK for all of
+ * it: a small message then waits out the peer's delayed ACK (tens of
+ * milliseconds) to save a copy that costs less than the page references
+ * (ib_write_bw 4 KiB: 21 MB/s zero-copy against 71 MB/s copied, 6.12).
+ */
+#define SIW_ZCOPY_MIN_BYTES	16384
+
 #endif /* SIW_LIMITS_H */

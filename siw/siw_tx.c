@@ -570,7 +570,8 @@ static bool siw_tx_start_wqe(struct siw_qp *qp)
 			return true;
 		}
 	}
-	if (!read && wqe->bytes && READ_ONCE(siw_param_zcopy_tx) &&
+	if (!read && wqe->bytes >= SIW_ZCOPY_MIN_BYTES &&
+	    READ_ONCE(siw_param_zcopy_tx) &&
 	    !(wqe->sqe.flags & SIW_ABI_WQE_INLINE)) {
 		siw_ubuf_init(&wqe->ubuf, &siw_tx_zc_ops, siw_tx_zc_done);
 		wqe->zc_pending = true;
