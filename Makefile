@@ -39,14 +39,17 @@ modules: headers-check
 	$(MAKE) -C $(KDIR) M=$(TOP) $(KBUILD_OPTS) modules
 
 # Out-of-tree builds cannot put objects elsewhere on these kernels, so
-# each kernel gets a tree of symlinks to the sources to build in.
+# each kernel gets a tree of symlinks to the sources to build in.  The
+# links are made afresh each time and never to a *.mod.c: modpost writes
+# that file, and an in-source "make" leaves one in siw/ that every
+# kernel's build would otherwise share and overwrite.
 build/%/siw/siw.ko: FORCE
 	@mkdir -p build/$*/siw build/$*/include
+	@find build/$*/siw build/$*/include -type l -delete
 	@ln -sf $(TOP)/Kbuild build/$*/Kbuild
-	@for f in $(TOP)/siw/*.[ch] $(TOP)/siw/Kbuild; do \
-		ln -sf $$f build/$*/siw/; done
-	@for f in $(TOP)/include/*.h; do ln -sf $$f build/$*/include/; done
-	@find build/$*/siw build/$*/include -xtype l -delete
+	@for f in $(filter-out %.mod.c,$(wildcard $(TOP)/siw/*.[ch])) $(TOP)/siw/Kbuild; do \
+		ln -s $$f build/$*/siw/; done
+	@for f in $(TOP)/include/*.h; do ln -s $$f build/$*/include/; done
 	$(MAKE) -C /lib/modules/$*/build M=$(TOP)/build/$* $(KBUILD_OPTS) modules
 
 # The kernel-consumer test module, built the same way.
