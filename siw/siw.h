@@ -34,6 +34,13 @@
 #include "siw_wire.h"
 #include "siw_compat.h"
 
+/* Port counters (rdma statistic, hw_counters in sysfs). */
+enum siw_stat {
+	SIW_STAT_TX_ZCOPY_WRS,		/* work requests sent zero-copy */
+	SIW_STAT_TX_ZCOPY_COPIED_QPS,	/* QPs whose zero-copy data the kernel copied */
+	SIW_NUM_STATS
+};
+
 struct siw_device {
 	struct ib_device base_dev;
 	struct net_device *netdev;
@@ -55,6 +62,8 @@ struct siw_device {
 	atomic_t num_srq;
 	atomic_t num_mr;
 	atomic_t cq_id_next;
+
+	atomic64_t stats[SIW_NUM_STATS];
 };
 
 struct siw_ucontext {
@@ -294,7 +303,6 @@ struct siw_qp {
 	struct socket *sock;
 	struct siw_llp *llp;
 	bool crc;
-	bool zcopy;
 	u8 rtr;			/* SIW_MPA_RTR_* the initiator must send */
 	atomic_t zc_inflight;
 	wait_queue_head_t zc_wait;
@@ -332,6 +340,12 @@ enum siw_qp_flag {
 	SIW_QP_F_FATAL,		/* go to ERROR and drop the stream */
 	SIW_QP_F_CLOSED,	/* llp->close was called */
 	SIW_QP_F_TX_AGAIN,	/* the transmitter must look once more */
+	/*
+	 * The stack copied this connection's zero-copy pages on their way
+	 * (local delivery over loopback or veth, a packet tap): zero-copy
+	 * saves nothing here, so zcopy_tx=1 stops using it.
+	 */
+	SIW_QP_F_ZC_COPIED,
 };
 
 static inline struct siw_device *to_siw_dev(struct ib_device *ibdev)
@@ -408,7 +422,14 @@ void siw_mmap_free(struct rdma_user_mmap_entry *entry);
 /* siw_mem.c */
 extern bool siw_param_crc_enabled;
 extern bool siw_param_crc_strict;
-extern bool siw_param_zcopy_tx;
+/* zcopy_tx values */
+enum siw_zcopy_mode {
+	SIW_ZCOPY_OFF,
+	SIW_ZCOPY_ON,		/* unless the stack copies anyway (zc_copied) */
+	SIW_ZCOPY_ALWAYS,	/* even then: measuring and testing zero-copy */
+};
+
+extern unsigned int siw_param_zcopy_tx;
 extern bool siw_param_peer_to_peer;
 
 int siw_mem_init(void);

@@ -45,10 +45,38 @@ module_param_named(mpa_crc_strict, siw_param_crc_strict, bool, 0644);
 MODULE_PARM_DESC(mpa_crc_strict,
 		 "With mpa_crc_enabled, refuse peers that do not use CRC (default: no)");
 
-bool siw_param_zcopy_tx;
-module_param_named(zcopy_tx, siw_param_zcopy_tx, bool, 0644);
+unsigned int siw_param_zcopy_tx = SIW_ZCOPY_OFF;
+
+static int siw_zcopy_tx_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int mode;
+	bool on;
+
+	if (!kstrtouint(val, 10, &mode)) {
+		if (mode > SIW_ZCOPY_ALWAYS)
+			goto bad;
+	} else if (!kstrtobool(val, &on)) {
+		/* y/n/on/off: the parameter used to be a bool. */
+		mode = on ? SIW_ZCOPY_ON : SIW_ZCOPY_OFF;
+	} else {
+		goto bad;
+	}
+	WRITE_ONCE(siw_param_zcopy_tx, mode);
+	return 0;
+bad:
+	pr_err("siw: zcopy_tx: '%.*s' is not 0 (off), 1 (on) or 2 (always)\n",
+	       (int)strcspn(val, "\n"), val);
+	return -EINVAL;
+}
+
+static const struct kernel_param_ops siw_zcopy_tx_ops = {
+	.set = siw_zcopy_tx_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(zcopy_tx, &siw_zcopy_tx_ops, &siw_param_zcopy_tx, 0644);
 MODULE_PARM_DESC(zcopy_tx,
-		 "Transmit payload without copying it; may be changed at run time (default: no)");
+		 "Transmit payload without copying it: 0 no, 1 yes unless the kernel copies it anyway on a connection, 2 always; may be changed at run time (default: 0)");
 
 bool siw_param_peer_to_peer;
 module_param_named(peer_to_peer, siw_param_peer_to_peer, bool, 0644);

@@ -643,11 +643,35 @@ static struct ib_qp *siw_iw_get_qp(struct ib_device *ibdev, int qpn)
 	return qp ? &qp->base_qp : NULL;
 }
 
+static const struct rdma_stat_desc siw_stat_descs[SIW_NUM_STATS] = {
+	[SIW_STAT_TX_ZCOPY_WRS].name = "tx_zcopy_wrs",
+	[SIW_STAT_TX_ZCOPY_COPIED_QPS].name = "tx_zcopy_copied_qps",
+};
+
+static struct rdma_hw_stats *siw_alloc_hw_port_stats(struct ib_device *ibdev,
+						     u32 port)
+{
+	return rdma_alloc_hw_stats_struct(siw_stat_descs, SIW_NUM_STATS,
+					  RDMA_HW_STATS_DEFAULT_LIFESPAN);
+}
+
+static int siw_get_hw_stats(struct ib_device *ibdev,
+			    struct rdma_hw_stats *stats, u32 port, int index)
+{
+	struct siw_device *sdev = to_siw_dev(ibdev);
+	int i;
+
+	for (i = 0; i < SIW_NUM_STATS; i++)
+		stats->value[i] = atomic64_read(&sdev->stats[i]);
+	return SIW_NUM_STATS;
+}
+
 const struct ib_device_ops siw_device_ops = {
 	.owner = THIS_MODULE,
 	.driver_id = RDMA_DRIVER_SIW,
 	.uverbs_abi_ver = SIW_ABI_VERSION_1,
 
+	.alloc_hw_port_stats = siw_alloc_hw_port_stats,
 	.alloc_mr = siw_alloc_mr,
 	.alloc_pd = siw_alloc_pd,
 	.alloc_ucontext = siw_alloc_ucontext,
@@ -662,6 +686,7 @@ const struct ib_device_ops siw_device_ops = {
 	.destroy_qp = siw_destroy_qp,
 	.destroy_srq = siw_destroy_srq,
 	.get_dma_mr = siw_get_dma_mr,
+	.get_hw_stats = siw_get_hw_stats,
 	.get_port_immutable = siw_get_port_immutable,
 	.iw_accept = siw_cm_accept,
 	.iw_add_ref = siw_iw_add_ref,

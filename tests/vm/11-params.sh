@@ -27,6 +27,7 @@ reject() {
 # Dependencies first, in this shell: reject() runs insmod in a subshell.
 siw_deps
 reject zcopy_tx zcopy_tx=maybe
+reject zcopy_tx zcopy_tx=3
 reject loopback_enabled loopback_enabled=7x
 # The quotes are for the kernel's parameter parser: without them it
 # would split the value at the space and see "attach=bad" and "name!".
@@ -51,18 +52,18 @@ p=/sys/module/siw/parameters/zcopy_tx
 [ -e $p ] || fail "$p does not exist"
 mode=$(stat -c %a $p)
 [ "$mode" = 644 ] || fail "$p has mode $mode, not 644"
-for v in 1 0 1 0; do
-	echo $v > $p || fail "writing $v to $p failed"
+# 0, 1 and 2, and the words of a bool, which it once was.
+for v in 1:1 0:0 2:2 Y:1 n:0 on:1 off:0 0:0; do
+	echo "${v%:*}" > $p || fail "writing ${v%:*} to $p failed"
 	read -r got < $p
-	case $v$got in
-	1Y|11|0N|00) ;;
-	*) fail "wrote $v to $p, read back $got" ;;
-	esac
+	[ "$got" = "${v#*:}" ] || fail "wrote ${v%:*} to $p, read back $got, not ${v#*:}"
 done
-if echo garbage > $p; then
-	fail "writing garbage to $p succeeded"
-fi
+for v in garbage 3 -1; do
+	if echo $v > $p; then
+		fail "writing $v to $p succeeded"
+	fi
+done
 read -r got < $p
-[ "$got" = N ] || [ "$got" = 0 ] || fail "$p reads $got after a rejected write (was 0)"
+[ "$got" = 0 ] || fail "$p reads $got after rejected writes (was 0)"
 unload_siw
 exit 0

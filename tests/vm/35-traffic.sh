@@ -8,8 +8,9 @@
 #      including a run of small messages only;
 #   2. two network namespaces joined by a veth pair, a siw device in each,
 #      with MPA CRC off and on (mpa_crc_enabled at load time) and zero-copy
-#      transmit off and on (zcopy_tx, changed at run time); with zero copy
-#      the client overwrites every source buffer as soon as its work
+#      transmit off, on and always (zcopy_tx 0, 1, 2, changed at run
+#      time), checked against the device's zero-copy counters; with zero
+#      copy the client overwrites every source buffer as soon as its work
 #      request completes (--reuse), so a transmit from a buffer that was
 #      already completed shows as corrupt data at the receiver.
 # The run with rdma-core's siw provider leaves SEND_WITH_INV out, as that
@@ -66,6 +67,29 @@ traffic() {
 		fail "the client did not report all QPs verified"
 }
 
+# zc_stat NAME: counter NAME of siwa and siwb together.
+zc_stat() {
+	echo $(($(cat /sys/class/infiniband/siwa/ports/1/hw_counters/$1) +
+		$(cat /sys/class/infiniband/siwb/ports/1/hw_counters/$1)))
+}
+
+# check_zc_stats MODE WRS COPIED: what the zero-copy counters must show
+# after the runs with zcopy_tx=MODE.  Over veth the kernel copies every
+# zero-copy page on delivery, and the QPs must notice (COPIED): with 2
+# they still send every large message zero-copy, with 1 they go back to
+# copying after the first (the 3 runs of each mode send several hundred
+# messages of 16 KiB and more).
+check_zc_stats() {
+	case $1 in
+	0) [ "$2" = 0 ] || fail "zcopy_tx=0, yet $2 work requests went zero-copy" ;;
+	1) [ "$3" -ge 1 ] || fail "zcopy_tx=1: no QP saw its zero-copy data copied"
+	   [ "$2" -le $((2 * $3)) ] ||
+		fail "zcopy_tx=1: $2 work requests went zero-copy on $3 QPs that had theirs copied" ;;
+	2) [ "$3" -ge 1 ] || fail "zcopy_tx=2: no QP saw its zero-copy data copied"
+	   [ "$2" -ge 100 ] || fail "zcopy_tx=2: only $2 work requests went zero-copy" ;;
+	esac
+}
+
 # --- 1. both ends on one device ------------------------------------------
 mk_dummy dummy0
 must ip addr add 192.0.2.1/24 dev dummy0
@@ -102,16 +126,22 @@ for crc in 0 1; do
 	must ip netns exec trb rdma link add siwb type siw netdev veth_b
 	wait_for port_active siwa || fail "siwa port is $(port_state siwa), not ACTIVE"
 	wait_for port_active siwb || fail "siwb port is $(port_state siwb), not ACTIVE"
-	for zcopy in 0 1; do
+	for zcopy in 0 1 2; do
 		echo "$zcopy" > /sys/module/siw/parameters/zcopy_tx ||
 			fail "cannot set zcopy_tx=$zcopy at run time"
 		note "mpa_crc_enabled=$(cat /sys/module/siw/parameters/mpa_crc_enabled) zcopy_tx=$(cat /sys/module/siw/parameters/zcopy_tx)"
 		reuse=()
 		[ $zcopy = 0 ] || reuse=(--reuse)
+		wrs0=$(zc_stat tx_zcopy_wrs)
+		copied0=$(zc_stat tx_zcopy_copied_qps)
 		seed=$((seed + 1))
 		traffic trb tra 10.77.0.2 -q 4 -n "$ops" -r $seed "${SIW_TRAFFIC_INV[@]}" "${reuse[@]}"
 		seed=$((seed + 1))
 		traffic tra trb fd77::1 -q 4 -n "$ops" -r $seed -m 256k "${SIW_TRAFFIC_INV[@]}" "${reuse[@]}"
+		wrs=$(($(zc_stat tx_zcopy_wrs) - wrs0))
+		copied=$(($(zc_stat tx_zcopy_copied_qps) - copied0))
+		note "zcopy_tx=$zcopy: $wrs work requests sent zero-copy, $copied QPs had theirs copied"
+		check_zc_stats $zcopy $wrs $copied
 	done
 	must ip netns exec tra rdma link delete siwa
 	must ip netns exec trb rdma link delete siwb

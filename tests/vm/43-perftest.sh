@@ -80,18 +80,25 @@ perf ib_read_lat 100 64 -s 64
 perf ib_read_lat 10 1048576 -s 1048576
 perf ib_send_lat 100 64 -s 64
 
-# Zero-copy transmit (ours only: the in-tree siw has no such switch).  A
-# zero-copy work request completes on the peer's TCP ACK; were that so
-# for perftest's small rdma_cm handshake messages too, its server would
-# listen again too late for the client's second connection, which then
-# is REJECTED and perftest 4.5 crashes in librdmacm.  Small messages are
-# copied (SIW_ZCOPY_MIN_BYTES), large ones go zero-copy.
+# Zero-copy transmit (ours only: the in-tree siw has no such switch),
+# forced (2: the local route copies the pages anyway, and 1 would go
+# back to copying).  A zero-copy work request completes on the peer's
+# TCP ACK; were that so for perftest's small rdma_cm handshake messages
+# too, its server would listen again too late for the client's second
+# connection, which then is REJECTED and perftest 4.5 crashes in
+# librdmacm.  Small messages are copied (SIW_ZCOPY_MIN_BYTES), large
+# ones go zero-copy.
 if ! intree; then
-	echo 1 > /sys/module/siw/parameters/zcopy_tx ||
-		fail "cannot set zcopy_tx=1 at run time"
+	echo 2 > /sys/module/siw/parameters/zcopy_tx ||
+		fail "cannot set zcopy_tx=2 at run time"
+	zc=/sys/class/infiniband/$TEST_DEV/ports/1/hw_counters/tx_zcopy_wrs
 	perf ib_write_bw 50 4096 -s 4096
+	read -r zc_wrs < $zc
+	[ "$zc_wrs" = 0 ] || fail "$zc_wrs work requests of 4 KiB or less went zero-copy"
 	perf ib_send_bw 50 65536 -s 65536 -b
 	perf ib_write_bw 20 1048576 -s 1048576 -q 2
+	read -r zc_wrs < $zc
+	[ "$zc_wrs" -ge 100 ] || fail "only $zc_wrs work requests of 64 KiB and 1 MiB went zero-copy"
 	echo 0 > /sys/module/siw/parameters/zcopy_tx
 fi
 
