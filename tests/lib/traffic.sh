@@ -196,8 +196,10 @@ log_fail() {
 # parameters over it the server destroys its listener and listens again
 # on the same port for the test QPs while the client connects them at
 # once.  A client that gets there first is refused (ECONNREFUSED: the
-# connect fails a few ms before the new listen, seen with either siw) and
-# then crashes in librdmacm on its error path; the server waits for good.
+# connect fails a few ms before the new listen, seen with either siw and
+# with rxe; perftest reports it as "Connection refused" or as a REJECTED
+# event with error -111) and then crashes in librdmacm on its error path;
+# the server waits for good.
 # Newer perftest retries the connect; here run_pair repeats the run, and
 # only when the client failed that way: refused, and never connected.
 # The crash is a user-space fault, which the kernel logs as "traps: ...
@@ -205,7 +207,8 @@ log_fail() {
 # take for a kernel problem: the report is off until the test ends.  The
 # client's exit status (139) still counts.
 _perftest_race() {
-	grep -q 'Connection refused' "$CLI_LOG" && ! grep -q 'remote address:' "$CLI_LOG"
+	grep -Eq 'Connection refused|RDMA_CM_EVENT_REJECTED; error: -111' "$CLI_LOG" &&
+		! grep -q 'remote address:' "$CLI_LOG"
 }
 perftest_guard() {
 	local trace
