@@ -5,9 +5,9 @@
  *
  * A QP has one transmitter at a time, the holder of its tx_mutex, so its
  * FPDUs never interleave: its work item, or a user's doorbell, which
- * sends from the posting task itself when the transmitter is idle (a
- * hand-off to the work item would cost a small message two context
- * switches). Nothing here sleeps on the socket: sends are non-blocking,
+ * sends a small message from the posting task itself when the
+ * transmitter is idle (a hand-off to the work item would cost it two
+ * context switches). Nothing here sleeps on the socket: sends are non-blocking,
  * and when TCP runs out of room the transmitter stops and the socket's
  * write_space callback queues the work item. A run gives up after a
  * bounded number of FPDUs and queues the work item for the rest, which
@@ -706,8 +706,11 @@ static void siw_tx_abort(struct siw_qp *qp)
 	siw_tx_drop_irq(qp);
 }
 
-/* Caller holds tx_mutex. */
-static void siw_tx_run(struct siw_qp *qp)
+/*
+ * Caller holds tx_mutex. A doorbell hands a large work request to
+ * tx_work once it is started (SIW_TX_DOORBELL_MAX_BYTES).
+ */
+static void siw_tx_run(struct siw_qp *qp, bool doorbell)
 {
 	struct socket *sock = READ_ONCE(qp->sock);
 	struct siw_tx *tx = &qp->tx;
@@ -753,8 +756,16 @@ static void siw_tx_run(struct siw_qp *qp)
 				break;
 			continue;
 		}
-		if (siw_tx_start_rresp(qp) || siw_tx_start_wqe(qp))
+		if (siw_tx_start_rresp(qp))
 			continue;
+		if (siw_tx_start_wqe(qp)) {
+			if (doorbell && tx->wqe &&
+			    tx->wqe->bytes > SIW_TX_DOORBELL_MAX_BYTES) {
+				budget = 0;
+				break;
+			}
+			continue;
+		}
 		break;
 	}
 
@@ -819,24 +830,24 @@ static void siw_tx_leave(struct siw_qp *qp)
 		siw_tx_schedule(qp);
 }
 
-static void siw_tx_try(struct siw_qp *qp)
+static void siw_tx_try(struct siw_qp *qp, bool doorbell)
 {
 	if (!siw_tx_enter(qp))
 		return;
-	siw_tx_run(qp);
+	siw_tx_run(qp, doorbell);
 	siw_tx_leave(qp);
 }
 
 void siw_tx_work(struct work_struct *work)
 {
-	siw_tx_try(container_of(work, struct siw_qp, tx_work));
+	siw_tx_try(container_of(work, struct siw_qp, tx_work), false);
 }
 
 /*
  * Transmits from the calling task, which may sleep: a user's doorbell.
  * Handing a small message to tx_work costs two context switches, most of
- * its latency. When the QP has a transmitter already, that one runs
- * again instead.
+ * its latency; large ones are handed over all the same. When the QP has
+ * a transmitter already, that one runs again instead.
  *
  * Only a QP that one task rings for transmits from it. Tasks sharing a
  * QP would otherwise take turns at sending each other's requests, and
@@ -846,7 +857,7 @@ void siw_tx_work(struct work_struct *work)
 void siw_tx_now(struct siw_qp *qp)
 {
 	if (xchg(&qp->tx_poster, current) == current)
-		siw_tx_try(qp);
+		siw_tx_try(qp, true);
 	else
 		siw_tx_schedule(qp);
 }
