@@ -425,7 +425,7 @@ extern bool siw_param_crc_strict;
 /* zcopy_tx values */
 enum siw_zcopy_mode {
 	SIW_ZCOPY_OFF,
-	SIW_ZCOPY_ON,		/* unless the stack copies anyway (zc_copied) */
+	SIW_ZCOPY_ON,		/* unless the stack copies anyway (ZC_COPIED) */
 	SIW_ZCOPY_ALWAYS,	/* even then: measuring and testing zero-copy */
 };
 

@@ -7,12 +7,12 @@
  * FPDUs never interleave: its work item, or a user's doorbell, which
  * sends a small message from the posting task itself when the
  * transmitter is idle (a hand-off to the work item would cost it two
- * context switches). Nothing here sleeps on the socket: sends are non-blocking,
- * and when TCP runs out of room the transmitter stops and the socket's
- * write_space callback queues the work item. A run gives up after a
- * bounded number of FPDUs and queues the work item for the rest, which
- * keeps the transmitters of many QPs fair to each other and bounds the
- * time a doorbell spends in the kernel.
+ * context switches). Nothing here sleeps on the socket: sends are
+ * non-blocking, and when TCP runs out of room the transmitter stops and
+ * the socket's write_space callback queues the work item. A run gives up
+ * after a bounded number of FPDUs and queues the work item for the rest,
+ * which keeps the transmitters of many QPs fair to each other and bounds
+ * the time a doorbell spends in the kernel.
  *
  * Messages are cut at FPDU boundaries sized from the connection's
  * current MSS (RFC 5044 section 5: one FPDU per TCP segment). Messages
@@ -81,7 +81,7 @@ static void siw_tx_zc_done(struct sk_buff *skb, struct ubuf_info *ubuf,
 	struct siw_wqe *wqe = container_of(ubuf, struct siw_wqe, ubuf);
 	struct siw_qp *qp = wqe->qp;
 
-	/* skb_copy_ubufs() replaced our pages by copies: see zc_copied. */
+	/* skb_copy_ubufs() replaced our pages by copies: see ZC_COPIED. */
 	if (!success && !test_and_set_bit(SIW_QP_F_ZC_COPIED, &qp->flags)) {
 		atomic64_inc(&qp->sdev->stats[SIW_STAT_TX_ZCOPY_COPIED_QPS]);
 		ibdev_dbg(&qp->sdev->base_dev,
