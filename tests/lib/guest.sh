@@ -202,6 +202,9 @@ port_state() {
 # port_active DEV: its port 1 is ACTIVE (for wait_for).
 port_active() { [ "$(port_state "$1")" = ACTIVE ]; }
 
+# hw_counter DEV NAME: port 1's counter NAME (rdma statistic).
+hw_counter() { cat "/sys/class/infiniband/$1/ports/1/hw_counters/$2"; }
+
 # devinfo_field DEV FIELD [ibv_devinfo options]: the value ibv_devinfo
 # prints for FIELD, e.g. `devinfo_field siw_lo transport` -> "iWARP (1)".
 devinfo_field() {

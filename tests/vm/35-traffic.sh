@@ -69,8 +69,7 @@ traffic() {
 
 # zc_stat NAME: counter NAME of siwa and siwb together.
 zc_stat() {
-	echo $(($(cat /sys/class/infiniband/siwa/ports/1/hw_counters/$1) +
-		$(cat /sys/class/infiniband/siwb/ports/1/hw_counters/$1)))
+	echo $(($(hw_counter siwa "$1") + $(hw_counter siwb "$1")))
 }
 
 # check_zc_stats MODE WRS COPIED: what the zero-copy counters must show

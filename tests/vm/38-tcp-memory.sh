@@ -92,8 +92,7 @@ for seed in 61 62 63 64; do
 	note "after seed $seed: $(tcp_pages) pages"
 done
 
-zc_wrs=$(($(cat /sys/class/infiniband/siws/ports/1/hw_counters/tx_zcopy_wrs) +
-	$(cat /sys/class/infiniband/siwc/ports/1/hw_counters/tx_zcopy_wrs)))
+zc_wrs=$(($(hw_counter siws tx_zcopy_wrs) + $(hw_counter siwc tx_zcopy_wrs)))
 note "$zc_wrs work requests went zero-copy"
 [ "$zc_wrs" -ge 400 ] || fail "only $zc_wrs work requests went zero-copy"
 

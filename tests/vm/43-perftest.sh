@@ -91,13 +91,12 @@ perf ib_send_lat 100 64 -s 64
 if ! intree; then
 	echo 2 > /sys/module/siw/parameters/zcopy_tx ||
 		fail "cannot set zcopy_tx=2 at run time"
-	zc=/sys/class/infiniband/$TEST_DEV/ports/1/hw_counters/tx_zcopy_wrs
 	perf ib_write_bw 50 4096 -s 4096
-	read -r zc_wrs < $zc
+	zc_wrs=$(hw_counter "$TEST_DEV" tx_zcopy_wrs)
 	[ "$zc_wrs" = 0 ] || fail "$zc_wrs work requests of 4 KiB or less went zero-copy"
 	perf ib_send_bw 50 65536 -s 65536 -b
 	perf ib_write_bw 20 1048576 -s 1048576 -q 2
-	read -r zc_wrs < $zc
+	zc_wrs=$(hw_counter "$TEST_DEV" tx_zcopy_wrs)
 	[ "$zc_wrs" -ge 100 ] || fail "only $zc_wrs work requests of 64 KiB and 1 MiB went zero-copy"
 	echo 0 > /sys/module/siw/parameters/zcopy_tx
 fi
