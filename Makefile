@@ -52,10 +52,10 @@ build/%/siw/siw.ko: FORCE
 	@for f in $(TOP)/include/*.h; do ln -s $$f build/$*/include/; done
 	$(MAKE) -C /lib/modules/$*/build M=$(TOP)/build/$* $(KBUILD_OPTS) modules
 
-# The kernel-consumer test module, built the same way.
+# The test modules (kernel consumer, TCP memory reader), built the same way.
 build/%/ktest/siw_ktest.ko: FORCE
 	@mkdir -p build/$*/ktest
-	@ln -sf $(TOP)/tests/kmod/Kbuild $(TOP)/tests/kmod/siw_ktest.c build/$*/ktest/
+	@ln -sf $(TOP)/tests/kmod/Kbuild $(TOP)/tests/kmod/*.c build/$*/ktest/
 	$(MAKE) -C /lib/modules/$*/build M=$(TOP)/build/$*/ktest $(KBUILD_OPTS) modules
 
 all-kernels: $(foreach v,$(INSTALLED_KVERS),build/$(v)/siw/siw.ko build/$(v)/ktest/siw_ktest.ko) \
