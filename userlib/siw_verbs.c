@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "provider_abi.h"
+#include "siw_lock.h"
 #include "siw_queue.h"
 
 #define container_of(ptr, type, member) \
@@ -43,7 +43,7 @@ struct siw_cq_ref {
 
 struct siw_ucq {
 	struct verbs_cq base;
-	pthread_spinlock_t lock;	/* ring, qps and last */
+	struct siw_lock lock;	/* ring, qps and last */
 	struct siw_ring ring;
 	struct siw_abi_cq_ctrl *ctrl;
 	void *map;
@@ -57,12 +57,12 @@ struct siw_usrq;
 
 struct siw_uqp {
 	struct verbs_qp base;
-	pthread_spinlock_t sq_lock;
-	pthread_spinlock_t rq_lock;
+	struct siw_lock sq_lock;
+	struct siw_lock rq_lock;
 	struct siw_ring sq;
 	struct siw_ring rq;
-	struct siw_wq_track sq_track;
-	struct siw_wq_track rq_track;
+	struct siw_sq_track sq_track;
+	struct siw_rq_track rq_track;
 	struct siw_ucq *scq, *rcq;
 	struct siw_cq_ref scq_ref, rcq_ref;
 	struct siw_usrq *srq;
@@ -78,9 +78,9 @@ struct siw_uqp {
 
 struct siw_usrq {
 	struct verbs_srq base;
-	pthread_spinlock_t lock;
+	struct siw_lock lock;
 	struct siw_ring rq;
-	struct siw_wq_track track;
+	struct siw_rq_track track;
 	void *map;
 	size_t map_len;
 	uint32_t max_sge;
@@ -296,7 +296,6 @@ static struct ibv_cq *siw_create_cq(struct ibv_context *ctx, int cqe,
 	cq = calloc(1, sizeof(*cq));
 	if (!cq)
 		return NULL;
-	pthread_spin_init(&cq->lock, PTHREAD_PROCESS_PRIVATE);
 	memset(&cmd, 0, sizeof(cmd));
 	memset(&resp, 0, sizeof(resp));
 	rv = ibv_cmd_create_cq(ctx, cqe, channel, comp_vector, &cq->base.cq,
@@ -325,7 +324,6 @@ err_destroy:
 	ibv_cmd_destroy_cq(&cq->base.cq);
 	errno = rv;
 err_free:
-	pthread_spin_destroy(&cq->lock);
 	free(cq);
 	return NULL;
 }
@@ -338,7 +336,6 @@ static int siw_destroy_cq(struct ibv_cq *ibcq)
 	if (rv)
 		return rv;
 	siw_unmap(cq->map, cq->map_len);
-	pthread_spin_destroy(&cq->lock);
 	free(cq);
 	return 0;
 }
@@ -395,24 +392,24 @@ static void siw_cq_attach(struct siw_ucq *cq, struct siw_cq_ref *ref,
 	ref->qp = qp;
 	ref->qp_num = qp->base.qp.qp_num;
 	head = &cq->qps[ref->qp_num % SIW_CQ_QP_BUCKETS];
-	pthread_spin_lock(&cq->lock);
+	siw_lock(&cq->lock);
 	ref->next = *head;
 	*head = ref;
-	pthread_spin_unlock(&cq->lock);
+	siw_unlock(&cq->lock);
 }
 
 static void siw_cq_detach(struct siw_ucq *cq, struct siw_cq_ref *ref)
 {
 	struct siw_cq_ref **p = &cq->qps[ref->qp_num % SIW_CQ_QP_BUCKETS];
 
-	pthread_spin_lock(&cq->lock);
+	siw_lock(&cq->lock);
 	while (*p && *p != ref)
 		p = &(*p)->next;
 	if (*p)
 		*p = ref->next;
 	if (cq->last == ref)
 		cq->last = NULL;
-	pthread_spin_unlock(&cq->lock);
+	siw_unlock(&cq->lock);
 }
 
 /* Caller holds cq->lock. NULL for a QP destroyed since. */
@@ -431,18 +428,21 @@ static struct siw_uqp *siw_cq_find_qp(struct siw_ucq *cq, uint32_t qp_num)
 	return NULL;
 }
 
-/* The consumer has seen this completion: its queue slot may be reused. */
-static void siw_cq_account(struct siw_ucq *cq, const struct siw_abi_cqe *cqe)
+/*
+ * The consumer has seen this completion (@wc, already filled in): its
+ * queue slot may be reused.
+ */
+static void siw_cq_account(struct siw_ucq *cq, const struct ibv_wc *wc)
 {
-	struct siw_uqp *qp = siw_cq_find_qp(cq, (uint32_t)cqe->qp_id);
+	struct siw_uqp *qp = siw_cq_find_qp(cq, wc->qp_num);
 
 	if (!qp)
 		return;
-	if (cqe->opcode == SIW_ABI_OP_RECEIVE)
-		siw_track_rq_polled(qp->srq ? &qp->srq->track : &qp->rq_track);
+	if (wc->opcode == IBV_WC_RECV)
+		siw_rq_polled(qp->srq ? &qp->srq->track : &qp->rq_track);
 	else
-		siw_track_sq_polled(&qp->sq_track, &qp->sq,
-				    cqe->status == SIW_ABI_WC_SUCCESS);
+		siw_sq_polled(&qp->sq_track, &qp->sq,
+			      wc->status == IBV_WC_SUCCESS);
 }
 
 static int siw_poll_cq(struct ibv_cq *ibcq, int num, struct ibv_wc *wc)
@@ -451,15 +451,12 @@ static int siw_poll_cq(struct ibv_cq *ibcq, int num, struct ibv_wc *wc)
 	struct siw_abi_cqe *cqe;
 	int n;
 
-	pthread_spin_lock(&cq->lock);
+	siw_lock(&cq->lock);
 	for (n = 0; n < num; n++) {
-		struct siw_abi_cqe seen;
-
 		cqe = siw_cq_peek(&cq->ring);
 		if (!cqe)
 			break;
 		siw_cqe_to_wc(cqe, &wc[n]);
-		seen = *cqe;
 		/*
 		 * The CQE slot is freed before the work queue slot whose
 		 * completion it was: a request posted into that slot may
@@ -467,9 +464,9 @@ static int siw_poll_cq(struct ibv_cq *ibcq, int num, struct ibv_wc *wc)
 		 * exactly where this one still is.
 		 */
 		siw_cq_release(&cq->ring, cqe);
-		siw_cq_account(cq, &seen);
+		siw_cq_account(cq, &wc[n]);
 	}
-	pthread_spin_unlock(&cq->lock);
+	siw_unlock(&cq->lock);
 	return n;
 }
 
@@ -495,7 +492,6 @@ static struct ibv_srq *siw_create_srq(struct ibv_pd *pd,
 	srq = calloc(1, sizeof(*srq));
 	if (!srq)
 		return NULL;
-	pthread_spin_init(&srq->lock, PTHREAD_PROCESS_PRIVATE);
 	memset(&cmd, 0, sizeof(cmd));
 	memset(&resp, 0, sizeof(resp));
 	rv = ibv_cmd_create_srq(pd, &srq->base.srq, attr, &cmd, sizeof(cmd),
@@ -519,7 +515,6 @@ static struct ibv_srq *siw_create_srq(struct ibv_pd *pd,
 	return &srq->base.srq;
 
 err_free:
-	pthread_spin_destroy(&srq->lock);
 	free(srq);
 	return NULL;
 }
@@ -549,7 +544,6 @@ static int siw_destroy_srq(struct ibv_srq *ibsrq)
 	if (rv)
 		return rv;
 	siw_unmap(srq->map, srq->map_len);
-	pthread_spin_destroy(&srq->lock);
 	free(srq);
 	return 0;
 }
@@ -558,21 +552,21 @@ static int siw_destroy_srq(struct ibv_srq *ibsrq)
  * Receive WRs into a mapped RQ or SRQ. Returns 0 or a positive errno
  * with *bad_wr at the first WR not posted, as libibverbs callers expect.
  */
-static int siw_post_rq(struct siw_ring *rq, struct siw_wq_track *track,
-		       pthread_spinlock_t *lock, uint32_t max_sge,
+static int siw_post_rq(struct siw_ring *rq, struct siw_rq_track *track,
+		       struct siw_lock *lock, uint32_t max_sge,
 		       struct ibv_recv_wr *wr, struct ibv_recv_wr **bad_wr)
 {
 	struct siw_abi_rqe *rqe;
 	int rv = 0, i;
 
-	pthread_spin_lock(lock);
+	siw_lock(lock);
 	for (; wr; wr = wr->next) {
 		if (wr->num_sge < 0 || (uint32_t)wr->num_sge > max_sge ||
 		    wr->num_sge > SIW_ABI_MAX_SGE) {
 			rv = EINVAL;
 			break;
 		}
-		rqe = siw_track_room(track, rq) ? siw_wq_claim(rq) : NULL;
+		rqe = siw_rq_room(track, rq) ? siw_wq_claim(rq) : NULL;
 		if (!rqe) {
 			rv = ENOMEM;
 			break;
@@ -586,7 +580,7 @@ static int siw_post_rq(struct siw_ring *rq, struct siw_wq_track *track,
 		}
 		siw_wq_publish(rq, rqe, 0);
 	}
-	pthread_spin_unlock(lock);
+	siw_unlock(lock);
 	if (rv)
 		*bad_wr = wr;
 	return rv;
@@ -607,7 +601,7 @@ static void siw_qp_unmap(struct siw_uqp *qp)
 {
 	siw_unmap(qp->sq_map, qp->sq_len);
 	siw_unmap(qp->rq_map, qp->rq_len);
-	free(qp->sq_track.signaled);
+	free(qp->sq_track.sig);
 }
 
 static struct ibv_qp *siw_create_qp(struct ibv_pd *pd,
@@ -622,8 +616,6 @@ static struct ibv_qp *siw_create_qp(struct ibv_pd *pd,
 	qp = calloc(1, sizeof(*qp));
 	if (!qp)
 		return NULL;
-	pthread_spin_init(&qp->sq_lock, PTHREAD_PROCESS_PRIVATE);
-	pthread_spin_init(&qp->rq_lock, PTHREAD_PROCESS_PRIVATE);
 	memset(&cmd, 0, sizeof(cmd));
 	memset(&resp, 0, sizeof(resp));
 	rv = ibv_cmd_create_qp(pd, &qp->base.qp, attr, &cmd, sizeof(cmd),
@@ -640,8 +632,9 @@ static struct ibv_qp *siw_create_qp(struct ibv_pd *pd,
 	qp->sq_map = siw_map(fd, resp.siw.sq_key,
 			     (size_t)resp.siw.num_sqe * sizeof(struct siw_abi_sqe),
 			     &qp->sq_len);
-	qp->sq_track.signaled = calloc(resp.siw.num_sqe ? resp.siw.num_sqe : 1, 1);
-	if (!qp->sq_map || !qp->sq_track.signaled ||
+	qp->sq_track.sig = calloc(resp.siw.num_sqe ? resp.siw.num_sqe : 1,
+				  sizeof(*qp->sq_track.sig));
+	if (!qp->sq_map || !qp->sq_track.sig ||
 	    siw_ring_init(&qp->sq, qp->sq_map, resp.siw.num_sqe,
 			  sizeof(struct siw_abi_sqe), 0))
 		goto err_destroy;
@@ -668,8 +661,6 @@ err_destroy:
 	ibv_cmd_destroy_qp(&qp->base.qp);
 	errno = ENOMEM;
 err_free:
-	pthread_spin_destroy(&qp->sq_lock);
-	pthread_spin_destroy(&qp->rq_lock);
 	free(qp);
 	return NULL;
 }
@@ -686,13 +677,13 @@ static int siw_modify_qp(struct ibv_qp *ibqp, struct ibv_qp_attr *attr,
 	if (rv || !(mask & IBV_QP_STATE) || attr->qp_state != IBV_QPS_RESET)
 		return rv;
 	/* Reset drops every request without a completion. */
-	pthread_spin_lock(&qp->sq_lock);
-	siw_track_reset(&qp->sq_track, &qp->sq);
-	pthread_spin_unlock(&qp->sq_lock);
+	siw_lock(&qp->sq_lock);
+	siw_sq_reset(&qp->sq_track, &qp->sq);
+	siw_unlock(&qp->sq_lock);
 	if (qp->rq_map) {
-		pthread_spin_lock(&qp->rq_lock);
-		siw_track_reset(&qp->rq_track, &qp->rq);
-		pthread_spin_unlock(&qp->rq_lock);
+		siw_lock(&qp->rq_lock);
+		siw_rq_reset(&qp->rq_track, &qp->rq);
+		siw_unlock(&qp->rq_lock);
 	}
 	return 0;
 }
@@ -717,8 +708,6 @@ static int siw_destroy_qp(struct ibv_qp *ibqp)
 	if (qp->rcq != qp->scq)
 		siw_cq_detach(qp->rcq, &qp->rcq_ref);
 	siw_qp_unmap(qp);
-	pthread_spin_destroy(&qp->sq_lock);
-	pthread_spin_destroy(&qp->rq_lock);
 	free(qp);
 	return 0;
 }
@@ -750,59 +739,48 @@ static int siw_ring_doorbell(struct ibv_qp *qp)
 	return 0;
 }
 
-static int siw_sqe_opcode(enum ibv_wr_opcode op)
-{
-	switch (op) {
-	case IBV_WR_RDMA_WRITE:
-		return SIW_ABI_OP_WRITE;
-	case IBV_WR_RDMA_READ:
-		return SIW_ABI_OP_READ;
-	case IBV_WR_SEND:
-		return SIW_ABI_OP_SEND;
-	case IBV_WR_SEND_WITH_INV:
-		return SIW_ABI_OP_SEND_REMOTE_INV;
-	default:
-		return -1;
-	}
-}
-
 static int siw_fill_sqe(struct siw_uqp *qp, struct siw_abi_sqe *sqe,
 			struct ibv_send_wr *wr, uint16_t *flags)
 {
 	const struct siw_sge_src *sg = (const void *)wr->sg_list;
-	int op = siw_sqe_opcode(wr->opcode);
-
-	if (op < 0)
-		return EINVAL;
-	*flags = 0;
-	if ((wr->send_flags & IBV_SEND_SIGNALED) || qp->sig_all)
-		*flags |= SIW_ABI_WQE_SIGNALLED;
-	if (wr->send_flags & IBV_SEND_SOLICITED)
-		*flags |= SIW_ABI_WQE_SOLICITED;
-	if (wr->send_flags & IBV_SEND_FENCE)
-		*flags |= SIW_ABI_WQE_READ_FENCE;
+	unsigned int sf = wr->send_flags;
 
 	sqe->id = wr->wr_id;
-	sqe->opcode = op;
-	sqe->rkey = 0;
-	sqe->raddr = 0;
 	switch (wr->opcode) {
 	case IBV_WR_RDMA_READ:
-		if (wr->send_flags & IBV_SEND_INLINE)
+		if (sf & IBV_SEND_INLINE)
 			return EINVAL;
-		/* fall through */
-	case IBV_WR_RDMA_WRITE:
+		sqe->opcode = SIW_ABI_OP_READ;
 		sqe->raddr = wr->wr.rdma.remote_addr;
 		sqe->rkey = wr->wr.rdma.rkey;
 		break;
+	case IBV_WR_RDMA_WRITE:
+		sqe->opcode = SIW_ABI_OP_WRITE;
+		sqe->raddr = wr->wr.rdma.remote_addr;
+		sqe->rkey = wr->wr.rdma.rkey;
+		break;
+	case IBV_WR_SEND:
+		sqe->opcode = SIW_ABI_OP_SEND;
+		sqe->raddr = 0;
+		sqe->rkey = 0;
+		break;
 	case IBV_WR_SEND_WITH_INV:
+		sqe->opcode = SIW_ABI_OP_SEND_REMOTE_INV;
+		sqe->raddr = 0;
 		sqe->rkey = wr->invalidate_rkey;
 		break;
 	default:
-		break;
+		return EINVAL;
 	}
+	*flags = 0;
+	if ((sf & IBV_SEND_SIGNALED) || qp->sig_all)
+		*flags |= SIW_ABI_WQE_SIGNALLED;
+	if (sf & IBV_SEND_SOLICITED)
+		*flags |= SIW_ABI_WQE_SOLICITED;
+	if (sf & IBV_SEND_FENCE)
+		*flags |= SIW_ABI_WQE_READ_FENCE;
 
-	if (wr->send_flags & IBV_SEND_INLINE) {
+	if (sf & IBV_SEND_INLINE) {
 		if (!siw_sqe_set_inline(sqe, sg, wr->num_sge))
 			return EINVAL;
 		if (sqe->sge[0].length > qp->max_inline)
@@ -825,10 +803,10 @@ static int siw_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 	int rv = 0, doorbell_rv = 0;
 	bool doorbell;
 
-	pthread_spin_lock(&qp->sq_lock);
+	siw_lock(&qp->sq_lock);
 	first = qp->sq.idx;
 	for (; wr; wr = wr->next) {
-		sqe = siw_track_room(&qp->sq_track, &qp->sq) ?
+		sqe = siw_sq_room(&qp->sq_track, &qp->sq) ?
 		      siw_wq_claim(&qp->sq) : NULL;
 		if (!sqe) {
 			rv = ENOMEM;
@@ -837,12 +815,12 @@ static int siw_post_send(struct ibv_qp *ibqp, struct ibv_send_wr *wr,
 		rv = siw_fill_sqe(qp, sqe, wr, &flags);
 		if (rv)
 			break;
-		siw_track_sq_posted(&qp->sq_track, &qp->sq, qp->sq.idx,
-				    flags & SIW_ABI_WQE_SIGNALLED);
+		siw_sq_posted(&qp->sq_track, &qp->sq, qp->sq.idx,
+			      flags & SIW_ABI_WQE_SIGNALLED);
 		siw_wq_publish(&qp->sq, sqe, flags);
 	}
 	doorbell = qp->sq.idx != first && siw_sq_needs_doorbell(&qp->sq, first);
-	pthread_spin_unlock(&qp->sq_lock);
+	siw_unlock(&qp->sq_lock);
 	/*
 	 * Outside the lock: the kernel may transmit from within the doorbell
 	 * call, and other threads posting meanwhile need not spin on it.

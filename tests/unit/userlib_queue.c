@@ -237,15 +237,15 @@ static void test_sge_inline(void)
 }
 
 /*
- * A slot is free only once the kernel released it and its completion
- * (or a later signaled one's) was polled; an error hands the SQ to VALID
- * alone, a reset starts over.
+ * A send slot is free only once the kernel released it and its
+ * completion (or a later signaled one's) was polled; an error hands the
+ * SQ to VALID alone, a reset starts over.
  */
-static void test_track(uint32_t start)
+static void test_sq_track(uint32_t start)
 {
 	struct siw_abi_sqe q[4];
-	_Atomic uint8_t sig[4];
-	struct siw_wq_track t = { .signaled = sig };
+	_Atomic uint32_t sig[4];
+	struct siw_sq_track t = { .sig = sig };
 	struct siw_ring r;
 	static const bool pattern[4] = { false, false, true, false };
 	uint32_t get = start, i;
@@ -253,61 +253,101 @@ static void test_track(uint32_t start)
 	void *e;
 
 	memset(q, 0, sizeof(q));
-	memset(sig, 0, sizeof(sig));
 	siw_ring_init(&r, q, 4, sizeof(q[0]), start);
-	atomic_store(&t.polled, start);
-	atomic_store(&t.posted, start);
+	siw_sq_reset(&t, &r);
 
 	for (i = 0; i < 4; i++) {
-		CHECK(siw_track_room(&t, &r), "no room for request %u", i);
+		CHECK(siw_sq_room(&t, &r), "no room for request %u", i);
 		e = siw_wq_claim(&r);
-		siw_track_sq_posted(&t, &r, r.idx, pattern[i]);
+		siw_sq_posted(&t, &r, r.idx, pattern[i]);
 		siw_wq_publish(&r, e, 0);
 	}
-	CHECK(!siw_track_room(&t, &r), "room in a full SQ");
+	CHECK(!siw_sq_room(&t, &r), "room in a full SQ");
 	while (kernel_take_wqe(q, 4, &get, &id))
 		;
 	CHECK(siw_wq_claim(&r) != NULL, "kernel released nothing");
-	CHECK(!siw_track_room(&t, &r), "room before any completion was polled");
+	CHECK(!siw_sq_room(&t, &r), "room before any completion was polled");
 
 	/* The signaled third request's completion frees it and the two before. */
-	siw_track_sq_polled(&t, &r, true);
-	CHECK(atomic_load(&t.polled) == start + 3, "polled at %u, not %u",
-	      atomic_load(&t.polled) - start, 3);
-	CHECK(siw_track_room(&t, &r), "no room after a completion was polled");
+	siw_sq_polled(&t, &r, true);
+	CHECK(siw_sq_room(&t, &r), "no room after a completion was polled");
+	CHECK(atomic_load(&t.polled) == start + 3, "freed up to %u, not 3",
+	      atomic_load(&t.polled) - start);
 	e = siw_wq_claim(&r);
-	siw_track_sq_posted(&t, &r, r.idx, true);
+	siw_sq_posted(&t, &r, r.idx, true);
 	siw_wq_publish(&r, e, 0);
 	for (i = 0; i < 2; i++) {
-		CHECK(siw_track_room(&t, &r), "no room for refill %u", i);
+		CHECK(siw_sq_room(&t, &r), "no room for refill %u", i);
 		e = siw_wq_claim(&r);
-		siw_track_sq_posted(&t, &r, r.idx, false);
+		siw_sq_posted(&t, &r, r.idx, false);
 		siw_wq_publish(&r, e, 0);
 	}
-	CHECK(!siw_track_room(&t, &r), "the unsignaled fourth request was freed early");
+	CHECK(!siw_sq_room(&t, &r), "the unsignaled fourth request was freed early");
 
 	/* Slot 4 (unsignaled), slot 5 (signaled): one completion frees both. */
-	siw_track_sq_polled(&t, &r, true);
-	CHECK(atomic_load(&t.polled) == start + 5, "polled at %u, not 5",
-	      atomic_load(&t.polled) - start);
+	siw_sq_polled(&t, &r, true);
+	CHECK(siw_sq_room(&t, &r) && atomic_load(&t.polled) == start + 5,
+	      "freed up to %u, not 5", atomic_load(&t.polled) - start);
 
 	/* Only unsignaled requests left, yet a success: lost track. */
-	siw_track_sq_polled(&t, &r, true);
-	CHECK(atomic_load(&t.lax), "a completion without a signaled request went unnoticed");
-	siw_track_reset(&t, &r);
+	siw_sq_polled(&t, &r, true);
+	CHECK(atomic_load(&t.lax),
+	      "a completion without a signaled request went unnoticed");
+	siw_sq_reset(&t, &r);
 	CHECK(!atomic_load(&t.lax) && atomic_load(&t.polled) == r.idx,
 	      "reset did not start over");
 
-	siw_track_sq_polled(&t, &r, false);
-	CHECK(atomic_load(&t.lax) && siw_track_room(&t, &r),
+	siw_sq_polled(&t, &r, false);
+	CHECK(atomic_load(&t.lax) && siw_sq_room(&t, &r),
 	      "after an error the SQ should go by VALID alone");
 
-	/* RQ: each receive completion is one slot. */
-	siw_track_reset(&t, &r);
+	/*
+	 * Signaled requests only, many times the SQ's size: each completion
+	 * frees exactly its own slot while the ring of signaled indices
+	 * wraps.
+	 */
+	while (kernel_take_wqe(q, 4, &get, &id))
+		;
+	siw_sq_reset(&t, &r);
+	for (i = 0; i < 6 * 4; i++) {
+		if (i >= 4) {
+			CHECK(!siw_sq_room(&t, &r), "room in a full SQ at %u", i);
+			siw_sq_polled(&t, &r, true);
+		}
+		CHECK(siw_sq_room(&t, &r), "no room for signaled request %u", i);
+		CHECK(r.idx - atomic_load(&t.polled) == (i >= 4 ? 3 : i),
+		      "request %u: freed %u behind", i,
+		      r.idx - atomic_load(&t.polled));
+		e = siw_wq_claim(&r);
+		CHECK(e != NULL, "slot of request %u still the kernel's", i);
+		siw_sq_posted(&t, &r, r.idx, true);
+		siw_wq_publish(&r, e, 0);
+		kernel_take_wqe(q, 4, &get, &id);
+	}
+	CHECK(!atomic_load(&t.lax), "lost track of signaled requests");
+
+	/* Several completions polled while the poster waited: each frees one. */
+	for (i = 0; i < 3; i++)
+		siw_sq_polled(&t, &r, true);
+	CHECK(siw_sq_room(&t, &r) && r.idx - atomic_load(&t.polled) == 1,
+	      "freed %u behind after three completions",
+	      r.idx - atomic_load(&t.polled));
+}
+
+/* A receive slot is free once its completion was polled. */
+static void test_rq_track(uint32_t start)
+{
+	struct siw_abi_rqe q[4];
+	struct siw_rq_track t;
+	struct siw_ring r;
+
+	memset(q, 0, sizeof(q));
+	siw_ring_init(&r, q, 4, sizeof(q[0]), start);
+	siw_rq_reset(&t, &r);
 	r.idx += 4;
-	CHECK(!siw_track_room(&t, &r), "room in a full RQ");
-	siw_track_rq_polled(&t);
-	CHECK(siw_track_room(&t, &r), "no room after a receive was polled");
+	CHECK(!siw_rq_room(&t, &r), "room in a full RQ");
+	siw_rq_polled(&t);
+	CHECK(siw_rq_room(&t, &r), "no room after a receive was polled");
 }
 
 int main(void)
@@ -319,8 +359,10 @@ int main(void)
 	test_cq(0);
 	test_cq(0xfffffffdu);
 	test_sge_inline();
-	test_track(0);
-	test_track(0xfffffffeu);
+	test_sq_track(0);
+	test_sq_track(0xfffffffeu);
+	test_rq_track(0);
+	test_rq_track(0xfffffffeu);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
