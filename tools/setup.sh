@@ -11,7 +11,7 @@ base_pkgs=(
 	pkg-config sparse git python3
 	qemu-system-x86 busybox-static
 	rdma-core ibverbs-utils ibverbs-providers rdmacm-utils
-	libibverbs-dev librdmacm-dev perftest iperf3 sockperf libkcapi-dev
+	libibverbs-dev librdmacm-dev perftest iperf3 sockperf libkcapi-dev valgrind
 	python3-matplotlib
 	iproute2 linux-source-6.1 linux-source-6.12 xz-utils
 )
