@@ -21,12 +21,16 @@ enum siw_transition {
 	SIW_T_NO,	/* illegal */
 	SIW_T_OK,	/* consumer may request it through modify_qp */
 	SIW_T_LLP,	/* only the connection manager may take the QP there */
+	SIW_T_PAST,	/* already past it: succeeds, the state stays */
 };
 
 /*
  * Which modify_qp state changes are legal. Entering RTS needs an
  * established LLP stream, which only connection setup provides; SQE is
  * entered only by the protocol engine when a TERMINATE is exchanged.
+ * librdmacm's rdma_disconnect() moves an iWARP QP to SQD before it asks
+ * the kernel to close; when the peer closed first the QP is already in
+ * SQE or ERR, and refusing would fail a correct application's disconnect.
  */
 static const u8 siw_transitions[IB_QPS_ERR + 1][IB_QPS_ERR + 1] = {
 	[IB_QPS_RESET] = {
@@ -58,10 +62,12 @@ static const u8 siw_transitions[IB_QPS_ERR + 1][IB_QPS_ERR + 1] = {
 		[IB_QPS_ERR] = SIW_T_OK,
 	},
 	[IB_QPS_SQE] = {
+		[IB_QPS_SQD] = SIW_T_PAST,
 		[IB_QPS_ERR] = SIW_T_OK,
 	},
 	[IB_QPS_ERR] = {
 		[IB_QPS_RESET] = SIW_T_OK,
+		[IB_QPS_SQD] = SIW_T_PAST,
 		[IB_QPS_ERR] = SIW_T_OK,
 	},
 };
@@ -462,7 +468,8 @@ int siw_qp_modify(struct siw_qp *qp, const struct ib_qp_attr *attr, int mask)
 	rv = -EINVAL;
 	if ((mask & IB_QP_CUR_STATE) && attr->cur_qp_state != cur)
 		goto out;
-	if (next > IB_QPS_ERR || siw_transitions[cur][next] != SIW_T_OK) {
+	if (next > IB_QPS_ERR || (siw_transitions[cur][next] != SIW_T_OK &&
+				  siw_transitions[cur][next] != SIW_T_PAST)) {
 		ibdev_dbg(qp->base_qp.device, "QP %u: state %d -> %d %s\n",
 			  qp->base_qp.qp_num, cur, next,
 			  next <= IB_QPS_ERR &&
@@ -474,6 +481,8 @@ int siw_qp_modify(struct siw_qp *qp, const struct ib_qp_attr *attr, int mask)
 	rv = siw_qp_check_attrs(qp, attr, mask, next);
 	if (rv)
 		goto out;
+	if (siw_transitions[cur][next] == SIW_T_PAST)
+		next = cur;
 
 	if (mask & IB_QP_ACCESS_FLAGS)
 		qp->access = attr->qp_access_flags;

@@ -662,13 +662,18 @@ fail:
 	conn_free(c);
 }
 
-static void on_conn_end(struct sconn *c, const char *why)
+static void on_conn_end(struct sconn *c, const char *why, bool peer_closed)
 {
 	struct sconn **pp;
 	struct timespec ts;
 
-	/* Its QP flushes now: give the thread time to see the rest. */
-	rdma_disconnect(c->ep.id);
+	/*
+	 * Its QP flushes now: give the thread time to see the rest. The
+	 * client closed first, as a rule, and an application's disconnect
+	 * after the peer's must still succeed.
+	 */
+	if (rdma_disconnect(c->ep.id) && peer_closed)
+		cfail(c, "rdma_disconnect after %s: %s", why, strerror(errno));
 	if (c->thr_started) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 10;
@@ -822,7 +827,8 @@ int run_server(void)
 		case RDMA_CM_EVENT_UNREACHABLE:
 		case RDMA_CM_EVENT_REJECTED:
 			if (c)
-				on_conn_end(c, rdma_event_str(type));
+				on_conn_end(c, rdma_event_str(type),
+					    type == RDMA_CM_EVENT_DISCONNECTED);
 			break;
 		case RDMA_CM_EVENT_TIMEWAIT_EXIT:
 		case RDMA_CM_EVENT_ADDR_CHANGE:

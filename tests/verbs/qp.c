@@ -262,7 +262,7 @@ int test_qp_states(struct test *t)
 	struct ibv_pd *pd = NULL;
 	struct ibv_cq *cq = NULL;
 	struct ibv_qp *qp = NULL;
-	int mask, ret = -1;
+	int mask, rc, ret = -1;
 	size_t i;
 
 	pd = ibv_alloc_pd(ctx);
@@ -329,6 +329,21 @@ int test_qp_states(struct test *t)
 		TRY(modify_expect(t, qp, &attr, mask, state_walk[i].want,
 				  state_walk[i].what));
 	}
+
+	/*
+	 * librdmacm's rdma_disconnect() asks for SQD first; after the peer
+	 * closed the QP is in ERR already, and that must not fail it.
+	 */
+	memset(&attr, 0, sizeof(attr));
+	attr.qp_state = IBV_QPS_SQD;
+	rc = ibv_modify_qp(qp, &attr, IBV_QP_STATE);
+	CHECK_ERR(rc == 0, rc, "ERR->SQD: expected success, the QP is past it");
+	want.qp_state = IBV_QPS_ERR;
+	TRY(query_expect(t, qp, &want, 0, "after ERR->SQD"));
+	attr.qp_state = IBV_QPS_RESET;
+	TRY(modify_expect(t, qp, &attr, IBV_QP_STATE, 0, "ERR->RESET"));
+	attr.qp_state = IBV_QPS_SQD;
+	TRY(modify_expect(t, qp, &attr, IBV_QP_STATE, EINVAL, "RESET->SQD"));
 	ret = 0;
 out:
 	if (qp)
