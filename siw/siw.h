@@ -249,6 +249,7 @@ struct siw_rx {
 	u32 rresp_len;			/* and of the current Read Response */
 	bool rtr_pending;		/* responder waits for the RTR */
 	bool rtr_read_reply;		/* initiator: RTR read response due */
+	u32 msgs_in;			/* messages received whole, any kind */
 };
 
 /* The connection manager's hooks, called by the protocol engine. */
@@ -314,6 +315,10 @@ struct siw_qp {
 	struct mutex tx_mutex;
 	/* Task of the last doorbell: compared, never dereferenced. */
 	struct task_struct *tx_poster;
+	/* rx.msgs_in at the last doorbell: has the peer answered since? */
+	u32 tx_db_msgs_in;
+	/* Where tx_work runs when queued from outside it (siw_tx_cpu()). */
+	int tx_cpu;
 	struct work_struct tx_work;
 	struct siw_tx tx;
 	struct siw_rx rx;

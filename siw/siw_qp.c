@@ -113,6 +113,7 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 	init_waitqueue_head(&qp->zc_wait);
 	mutex_init(&qp->tx_mutex);
 	INIT_WORK(&qp->tx_work, siw_tx_work);
+	qp->tx_cpu = -1;
 	qp->state = IB_QPS_RESET;
 	qp->user = !!udata;
 	qp->sq_sig_all = attr->sq_sig_type == IB_SIGNAL_ALL_WR;

@@ -507,6 +507,8 @@ static int siw_rx_fpdu_done(struct siw_qp *qp)
 					   SIW_LLP_ETYPE_MPA, SIW_LLP_ECODE_CRC);
 	}
 	siw_mem_put_sges(rx->smem);
+	if (info->last)
+		WRITE_ONCE(rx->msgs_in, rx->msgs_in + 1);
 
 	if (rx->rtr_pending) {
 		rx->rtr_pending = false;
