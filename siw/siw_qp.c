@@ -460,29 +460,28 @@ static int siw_qp_check_attrs(struct siw_qp *qp, const struct ib_qp_attr *attr,
 int siw_qp_modify(struct siw_qp *qp, const struct ib_qp_attr *attr, int mask)
 {
 	enum ib_qp_state cur, next;
+	u8 how;
 	int rv;
 
 	down_write(&qp->state_lock);
 	cur = qp->state;
 	next = (mask & IB_QP_STATE) ? attr->qp_state : cur;
+	how = next <= IB_QPS_ERR ? siw_transitions[cur][next] : SIW_T_NO;
 
 	rv = -EINVAL;
 	if ((mask & IB_QP_CUR_STATE) && attr->cur_qp_state != cur)
 		goto out;
-	if (next > IB_QPS_ERR || (siw_transitions[cur][next] != SIW_T_OK &&
-				  siw_transitions[cur][next] != SIW_T_PAST)) {
+	if (how != SIW_T_OK && how != SIW_T_PAST) {
 		ibdev_dbg(qp->base_qp.device, "QP %u: state %d -> %d %s\n",
 			  qp->base_qp.qp_num, cur, next,
-			  next <= IB_QPS_ERR &&
-			  siw_transitions[cur][next] == SIW_T_LLP ?
-			  "is taken by the protocol engine only" :
+			  how == SIW_T_LLP ? "is taken by the protocol engine only" :
 			  "is illegal");
 		goto out;
 	}
 	rv = siw_qp_check_attrs(qp, attr, mask, next);
 	if (rv)
 		goto out;
-	if (siw_transitions[cur][next] == SIW_T_PAST)
+	if (how == SIW_T_PAST)
 		next = cur;
 
 	if (mask & IB_QP_ACCESS_FLAGS)

@@ -216,3 +216,11 @@ devinfo_field() {
 
 # The kernel log since the test (or the suite) last cleared it.
 klog() { dmesg 2>/dev/null; }
+
+# perftest_refused LOG: a perftest client whose output is LOG lost
+# perftest 4.5's own listen race (tests/lib/traffic.sh, perftest_guard):
+# refused, and never connected.
+perftest_refused() {
+	grep -Eq 'Connection refused|RDMA_CM_EVENT_REJECTED; error: -111' "$1" &&
+		! grep -q 'remote address:' "$1"
+}

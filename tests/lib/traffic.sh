@@ -206,10 +206,7 @@ log_fail() {
 # general protection fault", a line the suite's kernel-log check would
 # take for a kernel problem: the report is off until the test ends.  The
 # client's exit status (139) still counts.
-_perftest_race() {
-	grep -Eq 'Connection refused|RDMA_CM_EVENT_REJECTED; error: -111' "$CLI_LOG" &&
-		! grep -q 'remote address:' "$CLI_LOG"
-}
+_perftest_race() { perftest_refused "$CLI_LOG"; }
 perftest_guard() {
 	local trace
 	RETRY_IF=_perftest_race
