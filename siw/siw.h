@@ -26,6 +26,8 @@
 #include <linux/workqueue.h>
 #include <linux/skbuff.h>
 #include <linux/bvec.h>
+#include <linux/crc32.h>
+#include <linux/crc32c.h>
 #include <net/sock.h>
 #include <rdma/ib_verbs.h>
 
@@ -415,6 +417,28 @@ static inline bool siw_sq_next_posted(struct siw_qp *qp)
 	return qp->sq_tx - qp->sq_get < qp->num_sqe &&
 	       (siw_wqe_flags_acquire(&qp->sendq[qp->sq_tx % qp->num_sqe].flags) &
 		SIW_ABI_WQE_VALID);
+}
+
+/* siw_crc.c: mpa_crc_impl values */
+enum siw_crc_impl {
+	SIW_CRC_AUTO,		/* whichever is faster here, timed at load */
+	SIW_CRC_LIB,		/* __crc32c_le(), lib/crc32.c or the arch's */
+	SIW_CRC_CRYPTO,		/* the crypto API's best crc32c */
+};
+
+extern bool siw_crc_use_lib;
+
+int siw_crc_init(void);
+int siw_crc_select(enum siw_crc_impl impl);
+int siw_crc_parse(const char *val, enum siw_crc_impl *impl);
+const char *siw_crc_in_use(void);
+
+/* The MPA CRC register over len more bytes: no inversion in or out. */
+static inline u32 siw_crc32c(u32 crc, const void *p, size_t len)
+{
+	if (READ_ONCE(siw_crc_use_lib))
+		return __crc32c_le(crc, p, len);
+	return crc32c(crc, p, len);
 }
 
 /* siw_queue.c */

@@ -45,6 +45,32 @@ module_param_named(mpa_crc_strict, siw_param_crc_strict, bool, 0644);
 MODULE_PARM_DESC(mpa_crc_strict,
 		 "With mpa_crc_enabled, refuse peers that do not use CRC (default: no)");
 
+static int siw_crc_impl_set(const char *val, const struct kernel_param *kp)
+{
+	enum siw_crc_impl impl;
+
+	if (siw_crc_parse(val, &impl)) {
+		pr_err("siw: mpa_crc_impl: '%.*s' is not auto, lib or crypto\n",
+		       (int)strcspn(val, "\n"), val);
+		return -EINVAL;
+	}
+	return siw_crc_select(impl);
+}
+
+static int siw_crc_impl_get(char *buffer, const struct kernel_param *kp)
+{
+	return sysfs_emit(buffer, "%s\n", siw_crc_in_use());
+}
+
+static const struct kernel_param_ops siw_crc_impl_ops = {
+	.set = siw_crc_impl_set,
+	.get = siw_crc_impl_get,
+};
+
+module_param_cb(mpa_crc_impl, &siw_crc_impl_ops, NULL, 0644);
+MODULE_PARM_DESC(mpa_crc_impl,
+		 "Code for MPA CRC32C: auto (default: the faster of the two here, timed), lib (lib/crc32), crypto (the crypto API's crc32c); reads back the one in use");
+
 unsigned int siw_param_zcopy_tx = SIW_ZCOPY_OFF;
 
 static int siw_zcopy_tx_set(const char *val, const struct kernel_param *kp)
@@ -473,6 +499,9 @@ static int __init siw_init(void)
 {
 	int rv;
 
+	rv = siw_crc_init();
+	if (rv)
+		return rv;
 	rv = siw_mem_init();
 	if (rv)
 		return rv;

@@ -23,7 +23,6 @@
  * validated range. MPA CRC errors can only be seen after placement:
  * the message in question then never completes.
  */
-#include <linux/crc32c.h>
 #include <linux/highmem.h>
 #include <linux/tcp.h>
 #include <net/tcp.h>
@@ -328,7 +327,7 @@ static int siw_rx_hdr(struct siw_qp *qp)
 	rx->num_sge = 0;
 	rx->sge = NULL;
 	if (rx->crc_on)
-		rx->crc = crc32c(~0U, rx->hdr, rx->hdr_have);
+		rx->crc = siw_crc32c(~0U, rx->hdr, rx->hdr_have);
 
 	if (rx->rtr_pending)
 		return siw_rx_rtr(qp);
@@ -363,7 +362,7 @@ static void siw_rx_copy(struct siw_rx *rx, struct siw_mem *mem, u64 addr,
 		if (skb_copy_bits(skb, off, p + poff, n))
 			memset(p + poff, 0, n);	/* cannot happen: skb holds it */
 		if (rx->crc_on)
-			rx->crc = crc32c(rx->crc, p + poff, n);
+			rx->crc = siw_crc32c(rx->crc, p + poff, n);
 		kunmap_local(p);
 		addr += n;
 		off += n;
@@ -381,7 +380,7 @@ static void siw_rx_skip(struct siw_rx *rx, const struct sk_buff *skb, int off,
 		u32 n = min_t(u32, len, sizeof(buf));
 
 		if (rx->crc_on && !skb_copy_bits(skb, off, buf, n))
-			rx->crc = crc32c(rx->crc, buf, n);
+			rx->crc = siw_crc32c(rx->crc, buf, n);
 		off += n;
 		len -= n;
 	}
@@ -500,7 +499,7 @@ static int siw_rx_fpdu_done(struct siw_qp *qp)
 		u32 pad = rx->trailer_need - SIW_MPA_CRC_SIZE;
 		__le32 want;
 
-		rx->crc = crc32c(rx->crc, rx->trailer, pad);
+		rx->crc = siw_crc32c(rx->crc, rx->trailer, pad);
 		want = cpu_to_le32(~rx->crc);
 		if (memcmp(&want, rx->trailer + pad, sizeof(want)))
 			return siw_rx_fail(qp, SIW_TERM_LAYER_LLP,

@@ -26,7 +26,6 @@
  * reuses its buffer the moment it polls the completion can never change
  * data still to be sent.
  */
-#include <linux/crc32c.h>
 #include <linux/highmem.h>
 #include <linux/net.h>
 #include <linux/tcp.h>
@@ -213,10 +212,10 @@ static void siw_tx_seal(struct siw_qp *qp, u32 ulpdu_len)
 			struct bio_vec *bv = &tx->bvec[i];
 			void *p = kmap_local_page(bv->bv_page);
 
-			crc = crc32c(crc, p + bv->bv_offset, bv->bv_len);
+			crc = siw_crc32c(crc, p + bv->bv_offset, bv->bv_len);
 			kunmap_local(p);
 		}
-		crc = crc32c(crc, tx->trailer, pad);
+		crc = siw_crc32c(crc, tx->trailer, pad);
 		crc_le = cpu_to_le32(~crc);
 	}
 	memcpy(tx->trailer + pad, &crc_le, sizeof(crc_le));

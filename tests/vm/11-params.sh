@@ -35,13 +35,61 @@ reject attach 'attach="bad name!"'
 reject attach attach=abcdefghijklmnop
 reject attach attach=dummy0,bad/name
 reject mpa_crc_enabled mpa_crc_enabled=2
+reject mpa_crc_impl mpa_crc_impl=fast
+reject mpa_crc_impl mpa_crc_impl=
 
 # The good values of the same parameters load.
 load_siw mpa_crc_enabled=1 zcopy_tx=1 loopback_enabled=0 attach=none
 unload_siw
 
+# mpa_crc_impl: both codes by name, at load and at run time; auto times
+# them, logs both figures and uses the faster one.
+crc_impl=/sys/module/siw/parameters/mpa_crc_impl
+for impl in lib crypto; do
+	load_siw mpa_crc_impl=$impl
+	read -r got < $crc_impl
+	[ "$got" = $impl ] || fail "loaded with mpa_crc_impl=$impl, it reads $got"
+	unload_siw
+done
+# auto_choice: the figures of the newest timing line, and checks that the
+# code in use is the one it says is faster.
+auto_choice() {
+	local line lib other used
+	line=$(klog | grep 'siw: MPA CRC32C: lib/crc32' | tail -n 1)
+	[ -n "$line" ] || fail "no 'siw: MPA CRC32C' line in the kernel log"
+	note "$line"
+	lib=$(sed -n 's/.*lib\/crc32 \([0-9]*\) MB\/s.*/\1/p' <<< "$line")
+	other=$(sed -n 's/.*MB\/s, [^ ]* \([0-9]*\) MB\/s.*/\1/p' <<< "$line")
+	[ -n "$lib" ] && [ -n "$other" ] || fail "cannot read the figures of: $line"
+	used=crypto
+	[ "$lib" -gt "$other" ] && used=lib
+	read -r got < $crc_impl
+	[ "$got" = $used ] ||
+		fail "mpa_crc_impl is $got after auto, but the log says $used is faster: $line"
+}
+dmesg -C
+load_siw
+auto_choice
+echo lib > $crc_impl || fail "cannot set mpa_crc_impl=lib at run time"
+read -r got < $crc_impl
+[ "$got" = lib ] || fail "set mpa_crc_impl=lib, it reads $got"
+echo crypto > $crc_impl || fail "cannot set mpa_crc_impl=crypto at run time"
+read -r got < $crc_impl
+[ "$got" = crypto ] || fail "set mpa_crc_impl=crypto, it reads $got"
+if echo quick > $crc_impl 2>/dev/null; then
+	fail "mpa_crc_impl accepted 'quick' at run time"
+fi
+read -r got < $crc_impl
+[ "$got" = crypto ] || fail "a refused mpa_crc_impl value changed it to $got"
+klog | grep -q "siw: mpa_crc_impl: 'quick' is not auto, lib or crypto" ||
+	fail "no log line names the refused mpa_crc_impl value"
+dmesg -C
+echo auto > $crc_impl || fail "cannot set mpa_crc_impl=auto at run time"
+auto_choice
+unload_siw
+
 parms=$(modinfo -F parm "$SIW_KO") || fail "modinfo cannot read $SIW_KO"
-for p in loopback_enabled mpa_crc_enabled mpa_crc_strict zcopy_tx attach; do
+for p in loopback_enabled mpa_crc_enabled mpa_crc_strict mpa_crc_impl zcopy_tx attach; do
 	desc=$(awk -v p="$p:" 'index($0, p) == 1 { print substr($0, length(p) + 1) }' <<< "$parms")
 	[ ${#desc} -ge 10 ] || fail "modinfo does not document $p:"$'\n'"$parms"
 	note "$p: $desc"

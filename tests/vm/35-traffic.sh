@@ -9,7 +9,10 @@
 #   2. two network namespaces joined by a veth pair, a siw device in each,
 #      with MPA CRC off and on (mpa_crc_enabled at load time) and zero-copy
 #      transmit off, on and always (zcopy_tx 0, 1, 2, changed at run
-#      time), checked against the device's zero-copy counters; with zero
+#      time), checked against the device's zero-copy counters; with CRC
+#      on, the code computing it (mpa_crc_impl) flips between the crc32c
+#      library code and the crypto API's all along, so a CRC either computes wrong
+#      fails the receiver's check, mid-FPDU included; with zero
 #      copy the client overwrites every source buffer as soon as its work
 #      request completes (--reuse), so a transmit from a buffer that was
 #      already completed shows as corrupt data at the receiver.
@@ -65,6 +68,21 @@ traffic() {
 	[ $src = 0 ] || fail "server on $addr exited with $src"
 	grep -q '^client: all QPs verified' "$tmp/client.out" ||
 		fail "the client did not report all QPs verified"
+}
+
+# flip_crc_impl LOG: switches mpa_crc_impl between its two codes until
+# killed, a line in LOG per switch.
+flip_crc_impl() {
+	local p=/sys/module/siw/parameters/mpa_crc_impl impl got
+	while :; do
+		for impl in lib crypto; do
+			echo $impl > $p || fail "cannot set mpa_crc_impl=$impl at run time"
+			read -r got < $p
+			[ "$got" = $impl ] || fail "set mpa_crc_impl=$impl, read back $got"
+			echo $impl >> "$1"
+			sleep 0.05
+		done
+	done
 }
 
 # zc_stat NAME: counter NAME of siwa and siwb together.
@@ -125,6 +143,10 @@ for crc in 0 1; do
 	must ip netns exec trb rdma link add siwb type siw netdev veth_b
 	wait_for port_active siwa || fail "siwa port is $(port_state siwa), not ACTIVE"
 	wait_for port_active siwb || fail "siwb port is $(port_state siwb), not ACTIVE"
+	if [ $crc = 1 ]; then
+		bg flip_crc_impl "$tmp/flips"
+		flipper=$BG_PID
+	fi
 	for zcopy in 0 1 2; do
 		echo "$zcopy" > /sys/module/siw/parameters/zcopy_tx ||
 			fail "cannot set zcopy_tx=$zcopy at run time"
@@ -142,6 +164,13 @@ for crc in 0 1; do
 		note "zcopy_tx=$zcopy: $wrs work requests sent zero-copy, $copied QPs had theirs copied"
 		check_zc_stats $zcopy $wrs $copied
 	done
+	if [ $crc = 1 ]; then
+		kill "$flipper"
+		wait "$flipper" 2>/dev/null
+		flips=$(wc -l < "$tmp/flips")
+		note "mpa_crc_impl flipped $flips times during the CRC runs"
+		[ "$flips" -ge 20 ] || fail "mpa_crc_impl flipped only $flips times"
+	fi
 	must ip netns exec tra rdma link delete siwa
 	must ip netns exec trb rdma link delete siwb
 	unload_siw
