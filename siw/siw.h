@@ -182,8 +182,17 @@ struct siw_irq_entry {
 	bool rtr;		/* zero-length RTR read: nothing to look up */
 };
 
-/* Where an FPDU being transmitted stands; bvecs cover header to CRC. */
-#define SIW_TX_MAX_BVEC	(SIW_MPA_ULPDU_MAX / PAGE_SIZE + SIW_ABI_MAX_SGE + 4)
+/*
+ * Where an FPDU being transmitted stands; bvecs cover header to CRC.
+ * Payload is split at page boundaries: an SGE of L bytes takes at most
+ * ceil(L / PAGE_SIZE) + 1 pieces (it may start and end mid-page), and
+ * the ceilings of S SGEs add up to at most ceil(total / PAGE_SIZE) +
+ * S - 1. So a payload of up to SIW_MPA_ULPDU_MAX bytes takes at most
+ * that many pages plus 2 S - 1 pieces, and the header and the trailer
+ * one bvec each.
+ */
+#define SIW_TX_MAX_BVEC	(DIV_ROUND_UP(SIW_MPA_ULPDU_MAX, PAGE_SIZE) + \
+			 2 * SIW_ABI_MAX_SGE + 1)
 
 /* How a bvec's bytes go to TCP. */
 enum siw_tx_how {

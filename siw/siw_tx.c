@@ -158,8 +158,8 @@ static void siw_tx_add_buf(struct siw_tx *tx, void *buf, u32 len)
  * Adds len bytes of the work request's SGE list from message offset off
  * to the FPDU, split at page boundaries, each page sent as how asks if
  * TCP may take a reference to it, else copied.
- * Returns false if the FPDU has no bvec left (the caller sizes FPDUs so
- * that this cannot happen).
+ * Returns false if the FPDU has no bvec left, which SIW_TX_MAX_BVEC
+ * rules out.
  */
 static bool siw_tx_add_sges(struct siw_tx *tx, struct siw_mem **mem,
 			    const struct siw_abi_sge *sge, u32 num_sge,
@@ -184,7 +184,7 @@ static bool siw_tx_add_sges(struct siw_tx *tx, struct siw_mem **mem,
 			struct page *page = siw_mem_page(mem[i], addr, &poff);
 
 			n = min_t(u32, chunk, PAGE_SIZE - poff);
-			if (tx->nr_bvec >= SIW_TX_MAX_BVEC - 1)
+			if (WARN_ON_ONCE(tx->nr_bvec >= SIW_TX_MAX_BVEC - 1))
 				return false;
 			siw_tx_add(tx, page, poff, n,
 				   mem[i]->type != SIW_MEM_DMA &&
@@ -245,17 +245,13 @@ static int siw_tx_add_hdr(struct siw_tx *tx, const struct siw_ddp_info *info)
 
 /*
  * Starts the next FPDU of a message with left bytes still to send: its
- * payload is what one FPDU carries over this connection, but no more
- * than max_pages pages, which is what the bvec array can describe of
- * the source. Sets info's payload length and last flag; returns the
- * header length.
+ * payload is what one FPDU carries over this connection. Sets info's
+ * payload length and last flag; returns the header length.
  */
 static int siw_tx_begin_fpdu(struct siw_tx *tx, struct socket *sock,
-			     struct siw_ddp_info *info, u32 left, u32 max_pages)
+			     struct siw_ddp_info *info, u32 left)
 {
-	u32 max = min_t(u32, siw_fpdu_max_payload(siw_tx_mss(sock),
-						  info->opcode),
-			max_pages * PAGE_SIZE);
+	u32 max = siw_fpdu_max_payload(siw_tx_mss(sock), info->opcode);
 
 	if (!max)
 		return -EMSGSIZE;
@@ -345,9 +341,7 @@ static int siw_tx_build_wqe(struct siw_qp *qp, struct socket *sock)
 	}
 	}
 
-	/* Each SGE may start mid-page and so take one bvec more. */
-	hdr_len = siw_tx_begin_fpdu(tx, sock, &info, wqe->bytes - wqe->sent,
-				    SIW_TX_MAX_BVEC - SIW_ABI_MAX_SGE - 3);
+	hdr_len = siw_tx_begin_fpdu(tx, sock, &info, wqe->bytes - wqe->sent);
 	if (hdr_len < 0)
 		return hdr_len;
 	len = info.payload_len;
@@ -383,8 +377,7 @@ static int siw_tx_build_rresp(struct siw_qp *qp, struct socket *sock)
 	int hdr_len;
 	u32 len;
 
-	hdr_len = siw_tx_begin_fpdu(tx, sock, &info, e->rreq.size - e->sent,
-				    SIW_TX_MAX_BVEC - 3);
+	hdr_len = siw_tx_begin_fpdu(tx, sock, &info, e->rreq.size - e->sent);
 	if (hdr_len < 0)
 		return hdr_len;
 	len = info.payload_len;

@@ -19,7 +19,14 @@
  *    holds the WRITE until the READ's data is in, so the second region
  *    must hold the pattern; a transport ignoring the fence writes the
  *    buffer's old contents.
- * 4. The client posts signaled RDMA WRITEs without polling until its
+ * 4. The client RDMA WRITEs six SGEs of that buffer, each starting one
+ *    byte before a page ends (five of one byte, a page and one byte,
+ *    then one of 48 KiB): over loopback, whose MSS is near 64 KiB, the
+ *    first FPDU then takes 27 pieces of pages, the most an FPDU can
+ *    need. The server checks every byte, then tells the client to go on.
+ *    Each step waits for the server's go-ahead: a Send the client
+ *    receives.
+ * 5. The client posts signaled RDMA WRITEs without polling until its
  *    send CQ overruns. The lost completion must take the QP to Error:
  *    the client gets IBV_EVENT_CQ_ERR for the CQ and IBV_EVENT_QP_FATAL
  *    for the QP, and the Terminate that tells the server takes the
@@ -42,11 +49,27 @@
 #define NUM_RECV	8
 #define GAP_US		2000000		/* before the solicited Send */
 #define FENCE_LEN	(1 << 20)
+#define PAGE		4096
+#define NUM_SGE		6
+#define SGE_SHORT	(PAGE + 2)	/* one byte, a page, one byte */
+#define SGE_LONG	(48 * 1024)
+#define SGE_TOTAL	((NUM_SGE - 1) * SGE_SHORT + SGE_LONG)
+
+/* Where SGE k starts in the client's buffer: one byte before a page end. */
+static size_t sge_offset(int k)
+{
+	return (size_t)(4 * k + 1) * 4 * PAGE - 1;
+}
+
+static size_t sge_length(int k)
+{
+	return k < NUM_SGE - 1 ? SGE_SHORT : SGE_LONG;
+}
 
 /* What the server tells the client in its MPA Reply's private data. */
 struct regions {
 	uint64_t pattern;	/* FENCE_LEN bytes to read */
-	uint64_t target;	/* FENCE_LEN bytes to write */
+	uint64_t target;	/* 2 x FENCE_LEN bytes to write */
 	uint32_t rkey;
 };
 
@@ -79,7 +102,7 @@ static void conn_setup(struct conn *c)
 {
 	struct ibv_qp_init_attr qa = {
 		.cap = { .max_send_wr = 8, .max_recv_wr = NUM_RECV,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
+			 .max_send_sge = NUM_SGE, .max_recv_sge = 1 },
 		.qp_type = IBV_QPT_RC,
 		.sq_sig_all = 1,
 	};
@@ -289,12 +312,13 @@ static int server(struct rdma_addrinfo *ai)
 			die("rdma_post_recv");
 	if (ibv_req_notify_cq(c.rcq, 1))
 		die("ibv_req_notify_cq(solicited)");
-	big = calloc(2, FENCE_LEN);
+	/* The pattern, the fenced WRITE's target, the SGE WRITE's target. */
+	big = calloc(3, FENCE_LEN);
 	if (!big)
 		die("calloc");
 	for (i = 0; i < FENCE_LEN; i++)
 		big[i] = pattern_byte(i);
-	big_mr = ibv_reg_mr(c.id->pd, big, 2 * FENCE_LEN,
+	big_mr = ibv_reg_mr(c.id->pd, big, 3 * FENCE_LEN,
 			    IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
 			    IBV_ACCESS_REMOTE_WRITE);
 	if (!big_mr)
@@ -345,6 +369,25 @@ static int server(struct rdma_addrinfo *ai)
 	printf("server: fenced WRITE after READ: all %d bytes are the pattern\n",
 	       FENCE_LEN);
 
+	/* Go-ahead, then the client's Send after its WRITE of six SGEs. */
+	post_send(&c, 0);
+	await_completions(c.rcq, 1, "the client's SGE round did not end");
+	{
+		size_t at = 0, j;
+		int k;
+
+		for (k = 0; k < NUM_SGE; k++)
+			for (j = 0; j < sge_length(k); j++, at++)
+				if (big[2 * FENCE_LEN + at] != pattern_byte(sge_offset(k) + j)) {
+					fprintf(stderr, "siw_semantics: FAIL: byte %zu of the %d-SGE WRITE (SGE %d, byte %zu) is %#x, not %#x\n",
+						at, NUM_SGE, k, j, big[2 * FENCE_LEN + at],
+						pattern_byte(sge_offset(k) + j));
+					return 1;
+				}
+	}
+	printf("server: %d-SGE WRITE across page edges: all %d bytes in place\n",
+	       NUM_SGE, SGE_TOTAL);
+
 	/*
 	 * Our go-ahead: the client's overrun flushes our receives, and
 	 * until now a flushed one would have failed the checks above.
@@ -381,8 +424,11 @@ static int client(struct rdma_addrinfo *ai)
 		die("rdma_resolve_route");
 	rdma_ack_cm_event(cm_wait(ech, RDMA_CM_EVENT_ROUTE_RESOLVED));
 	conn_setup(&c);
-	/* The server's go-aheads: for the plain Send, for the CQ overrun. */
-	for (i = 0; i < 2; i++)
+	/*
+	 * The server's go-aheads: for the plain Send, for the SGE round, for
+	 * the CQ overrun.
+	 */
+	for (i = 0; i < 3; i++)
 		if (rdma_post_recv(c.id, NULL, c.buf[i], MSG_SIZE, c.mr))
 			die("rdma_post_recv");
 	param.responder_resources = 1;
@@ -404,9 +450,10 @@ static int client(struct rdma_addrinfo *ai)
 	post_send(&c, 0);
 
 	/* READ, then a fenced WRITE of what it read, then a Send. */
-	local = malloc(FENCE_LEN);
+	/* Page-aligned, so that sge_offset() means what it says. */
+	local = aligned_alloc(PAGE, FENCE_LEN);
 	if (!local)
-		die("malloc");
+		die("aligned_alloc");
 	memset(local, 0x55, FENCE_LEN);
 	local_mr = ibv_reg_mr(c.id->pd, local, FENCE_LEN, IBV_ACCESS_LOCAL_WRITE);
 	if (!local_mr)
@@ -418,6 +465,30 @@ static int client(struct rdma_addrinfo *ai)
 	    rdma_post_send(c.id, NULL, c.buf[NUM_RECV], MSG_SIZE, c.mr, 0))
 		die("posting the fence round");
 	await_completions(c.scq, 3, "the fence round did not complete");
+
+	/* Six SGEs from that buffer, each starting just before a page end. */
+	await_completions(c.rcq, 1, "no go-ahead for the SGE round");
+	{
+		struct ibv_sge sge[NUM_SGE];
+		struct ibv_send_wr wr = {
+			.sg_list = sge, .num_sge = NUM_SGE,
+			.opcode = IBV_WR_RDMA_WRITE,
+			.wr.rdma = { .remote_addr = reg.target + FENCE_LEN,
+				     .rkey = reg.rkey },
+		}, *bad;
+		int k;
+
+		for (k = 0; k < NUM_SGE; k++)
+			sge[k] = (struct ibv_sge){
+				.addr = (uintptr_t)local + sge_offset(k),
+				.length = sge_length(k),
+				.lkey = local_mr->lkey,
+			};
+		if (ibv_post_send(c.id->qp, &wr, &bad) ||
+		    rdma_post_send(c.id, NULL, c.buf[NUM_RECV], MSG_SIZE, c.mr, 0))
+			die("posting the SGE round");
+		await_completions(c.scq, 2, "the SGE round did not complete");
+	}
 
 	await_completions(c.rcq, 1, "no go-ahead for the CQ overrun");
 	overrun_send_cq(&c, &reg);
