@@ -224,3 +224,12 @@ perftest_refused() {
 	grep -Eq 'Connection refused|RDMA_CM_EVENT_REJECTED; error: -111' "$1" &&
 		! grep -q 'remote address:' "$1"
 }
+
+# set_crc_impl IMPL: writes mpa_crc_impl at run time and checks that it
+# reads back IMPL (lib or crypto).
+set_crc_impl() {
+	local p=/sys/module/siw/parameters/mpa_crc_impl got
+	echo "$1" > $p || fail "cannot set mpa_crc_impl=$1 at run time"
+	read -r got < $p
+	[ "$got" = "$1" ] || fail "set mpa_crc_impl=$1, it reads $got"
+}

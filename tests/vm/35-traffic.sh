@@ -11,8 +11,8 @@
 #      transmit off, on and always (zcopy_tx 0, 1, 2, changed at run
 #      time), checked against the device's zero-copy counters; with CRC
 #      on, the code computing it (mpa_crc_impl) flips between the crc32c
-#      library code and the crypto API's all along, so a CRC either computes wrong
-#      fails the receiver's check, mid-FPDU included; with zero
+#      library's and the crypto API's all along, so a wrong CRC from
+#      either fails the receiver's check, mid-FPDU included; with zero
 #      copy the client overwrites every source buffer as soon as its work
 #      request completes (--reuse), so a transmit from a buffer that was
 #      already completed shows as corrupt data at the receiver.
@@ -73,12 +73,10 @@ traffic() {
 # flip_crc_impl LOG: switches mpa_crc_impl between its two codes until
 # killed, a line in LOG per switch.
 flip_crc_impl() {
-	local p=/sys/module/siw/parameters/mpa_crc_impl impl got
+	local impl
 	while :; do
 		for impl in lib crypto; do
-			echo $impl > $p || fail "cannot set mpa_crc_impl=$impl at run time"
-			read -r got < $p
-			[ "$got" = $impl ] || fail "set mpa_crc_impl=$impl, read back $got"
+			set_crc_impl $impl
 			echo $impl >> "$1"
 			sleep 0.05
 		done
