@@ -258,7 +258,9 @@ struct siw_rx {
 	u32 msn[SIW_DDP_NUM_QN];	/* next expected per queue */
 	u32 send_len;			/* bytes of the current Send so far */
 	u32 rresp_len;			/* and of the current Read Response */
+	bool send_active;		/* a Send is under way (rqe taken) */
 	bool rtr_pending;		/* responder waits for the RTR */
+	u8 rtr_type;			/* which SIW_MPA_RTR_* it must be */
 	bool rtr_read_reply;		/* initiator: RTR read response due */
 	u32 msgs_in;			/* messages received whole, any kind */
 };
@@ -286,6 +288,7 @@ struct siw_qp {
 	u32 ird;
 	bool sq_sig_all;
 	bool user;
+	struct pid *owner;	/* user QPs: the creating process */
 	bool in_destroy;
 
 	struct siw_cq *scq;
@@ -355,6 +358,7 @@ enum siw_qp_flag {
 	SIW_QP_F_TERM_SEND,	/* a Terminate waits in term_buf */
 	SIW_QP_F_FATAL,		/* go to ERROR and drop the stream */
 	SIW_QP_F_CLOSED,	/* llp->close was called */
+	SIW_QP_F_ABORTED,	/* llp->close was called with abort */
 	SIW_QP_F_TX_AGAIN,	/* the transmitter must look once more */
 	/*
 	 * The stack copied this connection's zero-copy pages on their way
@@ -421,6 +425,20 @@ static inline void siw_wqe_flags_release(__u16 *flags, u16 val)
  * start (a full ring's oldest slot is still awaiting completion).
  * Caller holds sq_lock.
  */
+/*
+ * Whether the peer's messages may still be placed and its Read Requests
+ * served: only while connected or closing gracefully (RTS, SQD). The
+ * receive engine tests this per segment and per piece of payload, and
+ * siw_qp_enter() waits out a receive in progress when it leaves these
+ * states, so nothing is placed once the consumer saw the QP leave them.
+ */
+static inline bool siw_qp_rx_open(struct siw_qp *qp)
+{
+	enum ib_qp_state state = READ_ONCE(qp->state);
+
+	return state == IB_QPS_RTS || state == IB_QPS_SQD;
+}
+
 static inline bool siw_sq_next_posted(struct siw_qp *qp)
 {
 	return qp->sq_tx - qp->sq_get < qp->num_sqe &&
@@ -472,6 +490,7 @@ extern bool siw_param_peer_to_peer;
 
 int siw_mem_init(void);
 void siw_mem_exit(void);
+void siw_mem_flush(void);
 struct siw_mem *siw_mem_alloc(struct siw_device *sdev, struct ib_pd *pd,
 			      enum siw_mem_type type, int access, u8 key);
 void siw_mem_put(struct siw_mem *mem);
@@ -482,7 +501,9 @@ struct siw_mem *siw_mem_lookup(struct siw_device *sdev, u32 stag);
 int siw_mem_check(struct siw_mem *mem, struct ib_pd *pd, int access,
 		  u64 addr, u64 len);
 struct page *siw_mem_page(struct siw_mem *mem, u64 addr, u32 *off);
-int siw_mem_invalidate(struct siw_device *sdev, struct ib_pd *pd, u32 stag);
+bool siw_mem_still(struct siw_mem *mem, u32 stag);
+int siw_mem_invalidate(struct siw_device *sdev, struct ib_pd *pd, u32 stag,
+		       bool remote);
 void siw_mem_put_sges(struct siw_mem **mem);
 int siw_mem_resolve_sges(struct siw_device *sdev, struct ib_pd *pd,
 			 const struct siw_abi_sge *sge, u32 num_sge, int access,
@@ -518,6 +539,7 @@ void siw_qp_get(struct siw_qp *qp);
 void siw_qp_put(struct siw_qp *qp);
 void siw_qp_destroy(struct siw_qp *qp);
 struct siw_qp *siw_qp_lookup(struct siw_device *sdev, u32 qpn);
+struct siw_qp *siw_qp_lookup_get(struct siw_device *sdev, u32 qpn);
 int siw_qp_modify(struct siw_qp *qp, const struct ib_qp_attr *attr,
 		  int mask);
 int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
@@ -535,7 +557,7 @@ void siw_qp_llp_close(struct siw_qp *qp, bool abort);
 int siw_qp_llp_up(struct siw_qp *qp, struct socket *sock,
 		  struct siw_llp *llp, const struct siw_mpa_nego *nego,
 		  bool initiator);
-void siw_qp_llp_down(struct siw_qp *qp);
+void siw_qp_llp_down(struct siw_qp *qp, struct siw_llp *llp);
 bool siw_qp_complete(struct siw_qp *qp, struct siw_cq *cq,
 		     const struct siw_abi_cqe *cqe, bool solicited);
 
@@ -547,11 +569,13 @@ void siw_tx_schedule(struct siw_qp *qp);
 void siw_tx_init_stream(struct siw_qp *qp);
 void siw_tx_now(struct siw_qp *qp);
 void siw_tx_stop(struct siw_qp *qp);
+void siw_tx_hold(struct siw_qp *qp);
+void siw_tx_unhold(struct siw_qp *qp);
 
 /* siw_rx.c */
 int siw_rx_data(struct siw_qp *qp, struct sock *sk);
 void siw_rx_release(struct siw_qp *qp);
-void siw_rx_init(struct siw_qp *qp, bool crc, bool rtr_pending);
+void siw_rx_init(struct siw_qp *qp, bool crc, u8 rtr_pending);
 
 /* siw_cm.c */
 int siw_cm_init(void);

@@ -26,6 +26,7 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <rdma/iw_cm.h>
+#include <rdma/rdma_cm.h>
 
 #include "siw.h"
 
@@ -311,7 +312,7 @@ static void siw_cep_close(struct siw_cep *cep, bool abort, bool peer_closed)
 		siw_cep_detach(cep);
 	if (cep->qp) {
 		if (cep->qp_attached)
-			siw_qp_llp_down(cep->qp);
+			siw_qp_llp_down(cep->qp, &cep->llp);
 		cep->qp_attached = false;
 		siw_qp_put(cep->qp);
 		cep->qp = NULL;
@@ -674,6 +675,45 @@ out:
 
 /* ---- iw_cm device operations ---------------------------------------- */
 
+/*
+ * The QP numbered qpn, referenced, if the caller of connect or accept may
+ * bind it to a stream. rdma_cm passes a QP number that user space chose
+ * (rdma_connect() and rdma_accept() without rdma_create_qp()), so the
+ * number alone proves nothing:
+ *  - a user QP may be bound only from a task of the process that created
+ *    it (rdma_cm's commands run in the calling task);
+ *  - a kernel QP only for a kernel consumer's rdma_cm id whose own QP it
+ *    is. rdma_cm is the only user of iw_cm, and the context of each
+ *    iw_cm_id it creates is its rdma_id_private, whose first member is
+ *    the struct rdma_cm_id; kernel consumers attach their QP there with
+ *    rdma_create_qp(), user space never does.
+ */
+static struct siw_qp *siw_cm_bind_qp(struct iw_cm_id *id, u32 qpn)
+{
+	struct siw_qp *qp = siw_qp_lookup_get(to_siw_dev(id->device), qpn);
+	bool ok;
+
+	if (!qp)
+		return NULL;
+	if (qp->user) {
+		ok = !(current->flags & PF_KTHREAD) &&
+		     task_tgid(current) == qp->owner;
+	} else {
+		const struct rdma_cm_id *rid = id->context;
+
+		ok = rid && rid->qp == &qp->base_qp;
+	}
+	if (!ok) {
+		ibdev_warn_ratelimited(&qp->sdev->base_dev,
+				       "QP %u is not the caller's: not connected (%s[%d])\n",
+				       qpn, current->comm,
+				       task_pid_nr(current));
+		siw_qp_put(qp);
+		return NULL;
+	}
+	return qp;
+}
+
 static int siw_cep_socket(struct siw_cep *cep, const struct sockaddr_storage *a,
 			  struct socket **sock)
 {
@@ -708,13 +748,15 @@ int siw_cm_connect(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 	    laddr->ss_family != raddr->ss_family ||
 	    (raddr->ss_family != AF_INET && raddr->ss_family != AF_INET6))
 		return -EINVAL;
-	qp = siw_qp_lookup(sdev, param->qpn);
+	qp = siw_cm_bind_qp(id, param->qpn);
 	if (!qp)
 		return -EINVAL;
 
 	cep = siw_cep_alloc(sdev);
-	if (!cep)
+	if (!cep) {
+		siw_qp_put(qp);
 		return -ENOMEM;
+	}
 	rv = siw_cep_socket(cep, raddr, &sock);
 	if (rv)
 		goto err_cep;
@@ -734,8 +776,7 @@ int siw_cm_connect(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 	}
 
 	mutex_lock(&cep->lock);
-	siw_qp_get(qp);
-	cep->qp = qp;
+	cep->qp = qp;	/* takes over the reference */
 	cep->cm_id = id;
 	id->add_ref(id);
 	id->provider_data = cep;
@@ -764,6 +805,7 @@ err_sock:
 	sock_release(sock);
 err_cep:
 	siw_cep_put(cep);
+	siw_qp_put(qp);
 	return rv;
 }
 
@@ -772,7 +814,7 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 	struct siw_cep *cep = id->provider_data;
 	struct siw_mpa_info rep = {};
 	struct siw_mpa_nego nego;
-	struct siw_qp *qp;
+	struct siw_qp *qp = NULL;
 	int len, rv;
 
 	if (!cep)
@@ -782,10 +824,14 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 		rv = -ECONNRESET;
 		goto err;
 	}
-	qp = siw_qp_lookup(cep->sdev, param->qpn);
-	if (!qp || param->ird > SIW_MAX_IRD || param->ord > SIW_MAX_ORD ||
+	if (param->ird > SIW_MAX_IRD || param->ord > SIW_MAX_ORD ||
 	    param->private_data_len > SIW_MPA_MAX_PRIVATE_DATA -
 	    sizeof(struct siw_mpa_v2)) {
+		rv = -EINVAL;
+		goto err;
+	}
+	qp = siw_cm_bind_qp(id, param->qpn);
+	if (!qp) {
 		rv = -EINVAL;
 		goto err;
 	}
@@ -818,30 +864,46 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 		goto err;
 	}
 
-	siw_qp_get(qp);
-	cep->qp = qp;
+	cep->qp = qp;	/* takes over the reference */
+	qp = NULL;
 	cep->cm_id = id;
 	id->add_ref(id);
 	cep->ird = nego.resp_ird;
 	cep->ord = nego.resp_ord;
-	/* The receiver must be in place before the initiator may send. */
-	rv = siw_qp_llp_up(qp, cep->sock, &cep->llp, &nego, false);
+	/*
+	 * The receiver must be in place before the initiator may send,
+	 * and nothing of ours may go out before the Reply: work posted
+	 * before the accept, or a Terminate for FPDUs a bad initiator sent
+	 * behind its Request, waits for the transmitter, which is ours
+	 * until the Reply is out.
+	 */
+	siw_tx_hold(cep->qp);
+	rv = siw_qp_llp_up(cep->qp, cep->sock, &cep->llp, &nego, false);
 	if (!rv) {
 		cep->qp_attached = true;
 		WRITE_ONCE(cep->state, SIW_CEP_RDMA);
 		rv = siw_cep_send(cep, cep->frame, len);
 	}
+	siw_tx_unhold(cep->qp);
 	if (rv) {
 		/* Not established: no CLOSE event is owed. */
 		cep->state = SIW_CEP_AWAIT_ACCEPT;
 		goto err;
 	}
 	siw_cep_event(cep, id, IW_CM_EVENT_ESTABLISHED, 0, NULL, 0);
+	/* What came behind the Request raised no data_ready of its own. */
+	lock_sock(cep->sock->sk);
+	siw_rx_data(cep->qp, cep->sock->sk);
+	release_sock(cep->sock->sk);
+	/* Work posted while the QP waited for its stream goes out now. */
+	siw_tx_schedule(cep->qp);
 	mutex_unlock(&cep->lock);
 	siw_cep_put(cep);	/* provider_data's: the cm_id ref holds now */
 	return 0;
 
 err:
+	if (qp)
+		siw_qp_put(qp);
 	if (cep->state == SIW_CEP_AWAIT_ACCEPT)
 		siw_cep_close(cep, true, false);
 	id->provider_data = NULL;

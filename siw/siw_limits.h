@@ -72,4 +72,11 @@
  */
 #define SIW_TX_DOORBELL_MAX_BYTES	16384
 
+/*
+ * How long modify_qp(RESET) waits for the connection manager to let go
+ * of the QP's old stream: it resets the stream at once, so this only
+ * bounds the wait for a connection manager that does not respond.
+ */
+#define SIW_QP_UNBIND_TIMEOUT	(30 * HZ)
+
 #endif /* SIW_LIMITS_H */

@@ -193,6 +193,8 @@ static void siw_dealloc_driver(struct ib_device *ibdev)
 
 	WARN_ON(!xa_empty(&sdev->qp_xa));
 	WARN_ON(!xa_empty(&sdev->mem_xa));
+	/* Memory freed late still names the device (ib_umem_release()). */
+	siw_mem_flush();
 	xa_destroy(&sdev->qp_xa);
 	xa_destroy(&sdev->mem_xa);
 	netdev_put(sdev->netdev, &sdev->netdev_tracker);

@@ -63,6 +63,12 @@ int siw_mem_init(void)
 	return siw_mem_wq ? 0 : -ENOMEM;
 }
 
+/* Waits until memory whose last reference went is freed. */
+void siw_mem_flush(void)
+{
+	flush_workqueue(siw_mem_wq);
+}
+
 void siw_mem_exit(void)
 {
 	destroy_workqueue(siw_mem_wq);
@@ -176,7 +182,8 @@ struct siw_mem *siw_mem_lookup(struct siw_device *sdev, u32 stag)
 int siw_mem_check(struct siw_mem *mem, struct ib_pd *pd, int access,
 		  u64 addr, u64 len)
 {
-	if (!READ_ONCE(mem->valid))
+	/* Pairs with the release that made a fast registration valid. */
+	if (!smp_load_acquire(&mem->valid))
 		return -ENOENT;
 	if (mem->pd != pd)
 		return -EPERM;
@@ -192,49 +199,81 @@ int siw_mem_check(struct siw_mem *mem, struct ib_pd *pd, int access,
 }
 
 /*
- * The page holding byte addr of checked memory, and addr's offset in it.
+ * The page holding byte addr of checked memory, and addr's offset in it,
+ * or NULL where there is none: the checks were made against the memory
+ * as it was then, and a fast registration may have been invalidated and
+ * registered again with a shorter page list since, so every index is
+ * bounded here against what the memory holds now.
+ *
  * DMA and fast-registration memory of kernel consumers is addressed by
  * kernel virtual addresses: ib_dma_* map through virtual addresses on a
- * device without a DMA device.
+ * device without a DMA device. A DMA MR with remote rights lets the peer
+ * choose the address: only addresses of the kernel's direct map have a
+ * struct page to return.
  */
 struct page *siw_mem_page(struct siw_mem *mem, u64 addr, u32 *off)
 {
-	u64 pos;
+	u64 pos, kva;
 
 	switch (mem->type) {
 	case SIW_MEM_USER:
 		pos = ib_umem_offset(mem->umem) + (addr - mem->va);
+		if (addr < mem->va || pos >> PAGE_SHIFT >= mem->npages)
+			return NULL;
 		*off = pos & ~PAGE_MASK;
 		return mem->pages[pos >> PAGE_SHIFT];
 	case SIW_MEM_PBL: {
-		u64 pgsz = 1ULL << mem->page_shift;
-		u64 kva;
+		u32 shift = READ_ONCE(mem->page_shift);
+		u64 pgsz = 1ULL << shift;
+		u64 va = READ_ONCE(mem->va);
 
-		pos = (mem->va & (pgsz - 1)) + (addr - mem->va);
-		kva = mem->pbl[pos >> mem->page_shift] + (pos & (pgsz - 1));
-		*off = offset_in_page(kva);
-		return virt_to_page((void *)(uintptr_t)kva);
+		pos = (va & (pgsz - 1)) + (addr - va);
+		if (addr < va || pos >> shift >= READ_ONCE(mem->pbl_len))
+			return NULL;
+		kva = READ_ONCE(mem->pbl[pos >> shift]) + (pos & (pgsz - 1));
+		break;
 	}
 	default:
-		*off = offset_in_page(addr);
-		return virt_to_page((void *)(uintptr_t)addr);
+		kva = addr;
+		break;
 	}
+	if (!virt_addr_valid((void *)(uintptr_t)kva))
+		return NULL;
+	*off = offset_in_page(kva);
+	return virt_to_page((void *)(uintptr_t)kva);
 }
 
-/* Local or remote invalidation (RFC 5040 section 5.2): STag of this PD. */
-int siw_mem_invalidate(struct siw_device *sdev, struct ib_pd *pd, u32 stag)
+/*
+ * Local or remote invalidation (RFC 5040 section 5.2) of an STag of this
+ * PD. A peer may invalidate only what was registered to be invalidated
+ * again, fast registrations; ordinary MRs and the DMA MR stay valid for
+ * their whole life and answer it with -EPERM.
+ */
+int siw_mem_invalidate(struct siw_device *sdev, struct ib_pd *pd, u32 stag,
+		       bool remote)
 {
 	struct siw_mem *mem = siw_mem_lookup(sdev, stag);
 	int rv = -EINVAL;
 
 	if (!mem)
 		return -ENOENT;
-	if (mem->pd == pd) {
+	if (remote && mem->type != SIW_MEM_PBL) {
+		rv = -EPERM;
+	} else if (mem->pd == pd) {
 		WRITE_ONCE(mem->valid, false);
 		rv = 0;
 	}
 	siw_mem_put(mem);
 	return rv;
+}
+
+/*
+ * Whether memory checked earlier under this STag is still the same
+ * registration: valid, and not registered again under a new key.
+ */
+bool siw_mem_still(struct siw_mem *mem, u32 stag)
+{
+	return smp_load_acquire(&mem->valid) && READ_ONCE(mem->stag) == stag;
 }
 
 /* Drops the references of an SGE list's memory, leaving the slots empty. */

@@ -116,6 +116,8 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 	qp->tx_cpu = -1;
 	qp->state = IB_QPS_RESET;
 	qp->user = !!udata;
+	if (qp->user)
+		qp->owner = get_pid(task_tgid(current));
 	qp->sq_sig_all = attr->sq_sig_type == IB_SIGNAL_ALL_WR;
 	qp->scq = to_siw_cq(attr->send_cq);
 	qp->rcq = to_siw_cq(attr->recv_cq);
@@ -171,12 +173,30 @@ err_wqe:
 	kvfree(qp->wqe);
 err_sq:
 	siw_queue_free(&qp->sq_mem);
+	put_pid(qp->owner);
 	return rv;
 }
 
 struct siw_qp *siw_qp_lookup(struct siw_device *sdev, u32 qpn)
 {
 	return xa_load(&sdev->qp_xa, qpn);
+}
+
+/*
+ * The QP with a reference that keeps it from being destroyed, or NULL:
+ * destroy takes the QP out of the table under the same lock before it
+ * waits for the references to go.
+ */
+struct siw_qp *siw_qp_lookup_get(struct siw_device *sdev, u32 qpn)
+{
+	struct siw_qp *qp;
+
+	xa_lock(&sdev->qp_xa);
+	qp = xa_load(&sdev->qp_xa, qpn);
+	if (qp && !kref_get_unless_zero(&qp->ref))
+		qp = NULL;
+	xa_unlock(&sdev->qp_xa);
+	return qp;
 }
 
 static void siw_qp_event(struct siw_qp *qp, enum ib_event_type type)
@@ -395,8 +415,38 @@ void siw_qp_llp_close(struct siw_qp *qp, bool abort)
 {
 	struct siw_llp *llp = READ_ONCE(qp->llp);
 
-	if (llp && !test_and_set_bit(SIW_QP_F_CLOSED, &qp->flags))
-		llp->close(llp, abort);
+	if (!llp || test_and_set_bit(SIW_QP_F_CLOSED, &qp->flags))
+		return;
+	if (abort)
+		set_bit(SIW_QP_F_ABORTED, &qp->flags);
+	llp->close(llp, abort);
+}
+
+/*
+ * Resets the stream even where a graceful close is under way already
+ * (one that waits for a silent peer's FIN would otherwise hold the
+ * stream for its whole timeout). Caller holds state_lock.
+ */
+static void siw_qp_llp_abort(struct siw_qp *qp)
+{
+	set_bit(SIW_QP_F_CLOSED, &qp->flags);
+	if (qp->llp && !test_and_set_bit(SIW_QP_F_ABORTED, &qp->flags))
+		qp->llp->close(qp->llp, true);
+}
+
+/*
+ * Waits out the receive engine where it runs for this QP right now: it
+ * runs under the socket's lock, from data_ready (softirq, the lock's
+ * spinlock held) or from the connection manager (lock_sock()). Callers
+ * changed the state first, so a receive that starts later sees it.
+ * Caller holds state_lock, which keeps the socket attached.
+ */
+static void siw_qp_rx_sync(struct siw_qp *qp)
+{
+	if (qp->sock) {
+		lock_sock(qp->sock->sk);
+		release_sock(qp->sock->sk);
+	}
 }
 
 /* Caller holds state_lock for writing. */
@@ -408,6 +458,11 @@ static void siw_qp_enter(struct siw_qp *qp, enum ib_qp_state state)
 
 	switch (state) {
 	case IB_QPS_ERR:
+		/*
+		 * No receive work request is flushed while the receive
+		 * engine may still be placing into it.
+		 */
+		siw_qp_rx_sync(qp);
 		/* Unless the engine already ended the stream, reset it. */
 		siw_qp_llp_close(qp, true);
 		/*
@@ -456,6 +511,36 @@ static int siw_qp_check_attrs(struct siw_qp *qp, const struct ib_qp_attr *attr,
 	return 0;
 }
 
+/*
+ * A QP that goes back to RESET may be connected anew at once, so the old
+ * stream must be gone by then: detached by the connection manager, its
+ * engines stopped (siw_qp_llp_down()), TCP done with the zero-copy pages
+ * that still name the QP's work requests. Called with state_lock held
+ * and returns with it held; drops it while waiting. Returns -EBUSY if
+ * the stream is still attached after the wait (a connection manager
+ * that does not respond), so that RESET fails rather than hangs.
+ */
+static int siw_qp_wait_unbound(struct siw_qp *qp)
+{
+	long left;
+
+	if (!qp->llp && !atomic_read(&qp->zc_inflight))
+		return 0;
+	siw_qp_llp_abort(qp);
+	up_write(&qp->state_lock);
+	left = wait_event_timeout(qp->zc_wait, !READ_ONCE(qp->llp) &&
+				  !atomic_read(&qp->zc_inflight),
+				  SIW_QP_UNBIND_TIMEOUT);
+	down_write(&qp->state_lock);
+	if (!left) {
+		ibdev_warn(qp->base_qp.device,
+			   "QP %u: stream still attached, RESET refused\n",
+			   qp->base_qp.qp_num);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /* modify_qp on behalf of the consumer. */
 int siw_qp_modify(struct siw_qp *qp, const struct ib_qp_attr *attr, int mask)
 {
@@ -464,6 +549,7 @@ int siw_qp_modify(struct siw_qp *qp, const struct ib_qp_attr *attr, int mask)
 	int rv;
 
 	down_write(&qp->state_lock);
+again:
 	cur = qp->state;
 	next = (mask & IB_QP_STATE) ? attr->qp_state : cur;
 	how = next <= IB_QPS_ERR ? siw_transitions[cur][next] : SIW_T_NO;
@@ -483,6 +569,13 @@ int siw_qp_modify(struct siw_qp *qp, const struct ib_qp_attr *attr, int mask)
 		goto out;
 	if (how == SIW_T_PAST)
 		next = cur;
+	if (next == IB_QPS_RESET && (qp->llp || atomic_read(&qp->zc_inflight))) {
+		rv = siw_qp_wait_unbound(qp);
+		if (rv)
+			goto out;
+		/* The state may have moved on while the lock was dropped. */
+		goto again;
+	}
 
 	if (mask & IB_QP_ACCESS_FLAGS)
 		qp->access = attr->qp_access_flags;
@@ -533,6 +626,7 @@ void siw_qp_destroy(struct siw_qp *qp)
 	if (qp->recvq)
 		siw_queue_free(&qp->rq_mem);
 	siw_queue_free(&qp->sq_mem);
+	put_pid(qp->owner);
 }
 
 static const u8 siw_wr_opcode[] = {
@@ -834,6 +928,11 @@ int siw_qp_llp_up(struct siw_qp *qp, struct socket *sock,
 		rv = -EINVAL;
 		goto out;
 	}
+	/* RESET waited for the previous stream to go: this cannot be. */
+	if (WARN_ON_ONCE(qp->llp)) {
+		rv = -EBUSY;
+		goto out;
+	}
 	qp->flags = 0;
 	qp->crc = nego->crc;
 	qp->ord = min_t(u32, initiator ? nego->init_ord : nego->resp_ord,
@@ -842,7 +941,7 @@ int siw_qp_llp_up(struct siw_qp *qp, struct socket *sock,
 			SIW_MAX_IRD);
 	qp->rtr = initiator && nego->p2p ? nego->rtr : 0;
 	siw_tx_init_stream(qp);
-	siw_rx_init(qp, nego->crc, !initiator && nego->p2p);
+	siw_rx_init(qp, nego->crc, !initiator && nego->p2p ? nego->rtr : 0);
 	qp->orq_get = qp->orq_put = 0;
 	qp->irq_get = qp->irq_put = 0;
 	qp->llp = llp;
@@ -859,11 +958,16 @@ out:
  * closed stream flushes, RFC 5040 section 6.2), release what the engine
  * held.
  */
-void siw_qp_llp_down(struct siw_qp *qp)
+void siw_qp_llp_down(struct siw_qp *qp, struct siw_llp *llp)
 {
 	bool event;
 
 	down_write(&qp->state_lock);
+	/* Only the stream the QP is bound to; never a later one. */
+	if (WARN_ON_ONCE(qp->llp != llp)) {
+		up_write(&qp->state_lock);
+		return;
+	}
 	/*
 	 * A QP that failed may lose the stream (the peer, told by our
 	 * Terminate, closed it) before the transmitter took it to Error:
@@ -872,8 +976,8 @@ void siw_qp_llp_down(struct siw_qp *qp)
 	event = test_bit(SIW_QP_F_FATAL, &qp->flags) &&
 		siw_qp_error_is_news(qp);
 	set_bit(SIW_QP_F_CLOSED, &qp->flags);
+	set_bit(SIW_QP_F_ABORTED, &qp->flags);
 	WRITE_ONCE(qp->sock, NULL);
-	qp->llp = NULL;
 	if (qp->state != IB_QPS_ERR)
 		siw_qp_enter(qp, IB_QPS_ERR);
 	up_write(&qp->state_lock);
@@ -884,4 +988,10 @@ void siw_qp_llp_down(struct siw_qp *qp)
 	siw_tx_stop(qp);
 	siw_rx_release(qp);
 	siw_qp_reap(qp);
+
+	/* Unbound only now: both engines are done with the stream. */
+	down_write(&qp->state_lock);
+	qp->llp = NULL;
+	up_write(&qp->state_lock);
+	wake_up(&qp->zc_wait);
 }

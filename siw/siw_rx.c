@@ -145,13 +145,30 @@ static void siw_rx_hold_sges(struct siw_rx *rx, struct siw_mem **mem)
 	}
 }
 
+/*
+ * A Read Response that does not answer the READ at the head of the ORQ
+ * (wrong STag or offset, more or less data than asked for): that READ
+ * completes with a bad response and the stream ends, since whatever the
+ * peer sent cannot be told apart from data the READ is still owed.
+ * Caller holds sq_lock.
+ */
+static void siw_rx_read_resp_bad(struct siw_qp *qp, struct siw_wqe *wqe)
+{
+	if (wqe->state != SIW_WQE_READ)
+		return;
+	wqe->status = SIW_ABI_WC_BAD_RESP_ERR;
+	wqe->state = SIW_WQE_DONE;
+	qp->orq_get++;
+}
+
 static int siw_rx_read_resp(struct siw_qp *qp)
 {
 	struct siw_rx *rx = &qp->rx;
 	struct siw_ddp_info *info = &rx->info;
 	struct siw_wqe *wqe;
 	unsigned long flags;
-	u64 off;
+	int rv = 0;
+	u64 off, end;
 
 	if (rx->rtr_read_reply) {
 		/* Our RTR read's answer: must be empty, places nothing. */
@@ -164,21 +181,30 @@ static int siw_rx_read_resp(struct siw_qp *qp)
 	}
 
 	spin_lock_irqsave(&qp->sq_lock, flags);
-	if (qp->orq_get == qp->orq_put || READ_ONCE(qp->state) == IB_QPS_ERR) {
+	if (qp->orq_get == qp->orq_put || !siw_qp_rx_open(qp)) {
 		spin_unlock_irqrestore(&qp->sq_lock, flags);
 		return siw_rx_tagged_error(qp, -ENOENT);
 	}
 	wqe = &qp->wqe[qp->orq[qp->orq_get % SIW_MAX_ORD]];
-	siw_rx_hold_sges(rx, wqe->mem);
-	spin_unlock_irqrestore(&qp->sq_lock, flags);
-
 	rx->sge = wqe->sqe.sge;
 	rx->num_sge = wqe->sqe.num_sge;
-	if (rx->num_sge && info->stag != wqe->sqe.sge[0].lkey)
-		return siw_rx_tagged_error(qp, -ENOENT);
 	off = info->to - (rx->num_sge ? wqe->sqe.sge[0].laddr : 0);
-	if (off != rx->rresp_len || off + info->payload_len > wqe->bytes)
-		return siw_rx_tagged_error(qp, -ERANGE);
+	end = off + info->payload_len;
+	if (rx->num_sge && info->stag != wqe->sqe.sge[0].lkey)
+		rv = -ENOENT;
+	else if (off != rx->rresp_len || end > wqe->bytes ||
+		 (info->last && end != wqe->bytes))
+		rv = -ERANGE;
+	if (rv) {
+		siw_rx_read_resp_bad(qp, wqe);
+		rx->num_sge = 0;
+		rx->sge = NULL;
+	} else {
+		siw_rx_hold_sges(rx, wqe->mem);
+	}
+	spin_unlock_irqrestore(&qp->sq_lock, flags);
+	if (rv)
+		return siw_rx_tagged_error(qp, rv);
 	rx->msg_off = off;
 	return 0;
 }
@@ -208,7 +234,7 @@ static int siw_rx_take_rqe(struct siw_qp *qp)
 	 * or flushed as the active one, never lost in between.
 	 */
 	spin_lock_irqsave(&qp->rq_lock, flags);
-	if (READ_ONCE(qp->state) != IB_QPS_ERR)
+	if (siw_qp_rx_open(qp))
 		got = qp->srq ? siw_srq_take(qp->srq, &r->rqe) :
 		      siw_rq_take(qp->recvq, qp->num_rqe, &qp->rq_get, &r->rqe);
 	r->active = got;
@@ -242,10 +268,16 @@ static int siw_rx_send(struct siw_qp *qp)
 		return siw_rx_fail(qp, SIW_TERM_LAYER_DDP,
 				   SIW_DDP_ETYPE_UNTAGGED,
 				   SIW_DDP_UNTAGGED_ECODE_MO);
-	if (!info->mo) {
+	/*
+	 * Segments of one Send share its MSN; a zero-length segment leaves
+	 * the offset at 0, so the next one starts at MO 0 too and belongs
+	 * to the same message and receive buffer.
+	 */
+	if (!rx->send_active) {
 		rv = siw_rx_take_rqe(qp);
 		if (rv)
 			return rv;
+		rx->send_active = true;
 	}
 	if ((u64)rx->send_len + info->payload_len > rx->rqe.len)
 		return siw_rx_fail(qp, SIW_TERM_LAYER_DDP,
@@ -269,7 +301,12 @@ static int siw_rx_read_req(struct siw_qp *qp)
 	rv = siw_rx_check_msn(qp, SIW_DDP_QN_READ_REQ);
 	if (rv)
 		return rv;
-	if (qp->irq_put - qp->irq_get >= max(qp->ird, 1U))
+	/*
+	 * The IRQ holds a request until the last FPDU of its response is
+	 * built (siw_tx.c), so this counts every request the peer may
+	 * consider outstanding; IRD 0 admits none.
+	 */
+	if (qp->irq_put - READ_ONCE(qp->irq_get) >= qp->ird)
 		return siw_rx_fail(qp, SIW_TERM_LAYER_DDP,
 				   SIW_DDP_ETYPE_UNTAGGED,
 				   SIW_DDP_UNTAGGED_ECODE_MSN_NOBUF);
@@ -296,11 +333,20 @@ static int siw_rx_read_req(struct siw_qp *qp)
 static int siw_rx_rtr(struct siw_qp *qp)
 {
 	struct siw_ddp_info *info = &qp->rx.info;
+	u8 want;
 
-	if (info->payload_len || !info->last ||
-	    (info->opcode != SIW_RDMAP_WRITE &&
-	     info->opcode != SIW_RDMAP_READ_REQ &&
-	     info->opcode != SIW_RDMAP_SEND))
+	switch (qp->rx.rtr_type) {
+	case SIW_MPA_RTR_WRITE:
+		want = SIW_RDMAP_WRITE;
+		break;
+	case SIW_MPA_RTR_READ:
+		want = SIW_RDMAP_READ_REQ;
+		break;
+	default:
+		want = SIW_RDMAP_SEND;
+		break;
+	}
+	if (info->payload_len || !info->last || info->opcode != want)
 		return siw_rx_fail(qp, SIW_TERM_LAYER_LLP, SIW_LLP_ETYPE_MPA,
 				   SIW_LLP_ECODE_REQ_REP);
 	if (info->opcode == SIW_RDMAP_READ_REQ && info->rreq.size)
@@ -321,7 +367,7 @@ static int siw_rx_hdr(struct siw_qp *qp)
 	 * A QP on its way to Error (its CQ overran, a work request failed)
 	 * must not place or complete more of the peer's messages.
 	 */
-	if (test_bit(SIW_QP_F_FATAL, &qp->flags))
+	if (test_bit(SIW_QP_F_FATAL, &qp->flags) || !siw_qp_rx_open(qp))
 		return -EPROTO;
 	rx->payload_left = info->payload_len;
 	rx->num_sge = 0;
@@ -348,8 +394,11 @@ static int siw_rx_hdr(struct siw_qp *qp)
 
 /* ---- placement ------------------------------------------------------ */
 
-/* Copies len bytes at skb offset off into mem at addr, adding to the CRC. */
-static void siw_rx_copy(struct siw_rx *rx, struct siw_mem *mem, u64 addr,
+/*
+ * Copies len bytes at skb offset off into mem at addr, adding to the CRC.
+ * Returns false where mem no longer holds the page (siw_mem_page()).
+ */
+static bool siw_rx_copy(struct siw_rx *rx, struct siw_mem *mem, u64 addr,
 			const struct sk_buff *skb, int off, u32 len)
 {
 	while (len) {
@@ -357,6 +406,8 @@ static void siw_rx_copy(struct siw_rx *rx, struct siw_mem *mem, u64 addr,
 		struct page *page = siw_mem_page(mem, addr, &poff);
 		void *p;
 
+		if (!page)
+			return false;
 		n = min_t(u32, len, PAGE_SIZE - poff);
 		p = kmap_local_page(page);
 		if (skb_copy_bits(skb, off, p + poff, n))
@@ -368,6 +419,7 @@ static void siw_rx_copy(struct siw_rx *rx, struct siw_mem *mem, u64 addr,
 		off += n;
 		len -= n;
 	}
+	return true;
 }
 
 /* Payload that is not placed (Terminate's copied headers): CRC only. */
@@ -386,20 +438,30 @@ static void siw_rx_skip(struct siw_rx *rx, const struct sk_buff *skb, int off,
 	}
 }
 
-static void siw_rx_place(struct siw_qp *qp, const struct sk_buff *skb, int off,
-			 u32 len)
+/*
+ * Places len bytes of payload. Returns <0 once the stream died: a tagged
+ * target checked at the segment's header is checked again for every
+ * piece, since a fast registration may be invalidated (by the peer's own
+ * Send with Invalidate, say) and registered anew between two data_ready
+ * calls.
+ */
+static int siw_rx_place(struct siw_qp *qp, const struct sk_buff *skb, int off,
+			u32 len)
 {
 	struct siw_rx *rx = &qp->rx;
 	u32 i, pos;
 
 	if (rx->info.opcode == SIW_RDMAP_WRITE) {
-		siw_rx_copy(rx, rx->tmem, rx->taddr, skb, off, len);
+		if (!siw_mem_still(rx->tmem, rx->info.stag))
+			return siw_rx_tagged_error(qp, -ENOENT);
+		if (!siw_rx_copy(rx, rx->tmem, rx->taddr, skb, off, len))
+			return siw_rx_tagged_error(qp, -ERANGE);
 		rx->taddr += len;
-		return;
+		return 0;
 	}
 	if (!rx->sge) {
 		siw_rx_skip(rx, skb, off, len);
-		return;
+		return 0;
 	}
 	pos = rx->msg_off;
 	for (i = 0; i < rx->num_sge && len; i++) {
@@ -411,12 +473,16 @@ static void siw_rx_place(struct siw_qp *qp, const struct sk_buff *skb, int off,
 			continue;
 		}
 		n = min(len, sge->length - pos);
-		siw_rx_copy(rx, rx->smem[i], sge->laddr + pos, skb, off, n);
+		/* Our own buffer changed under the work request. */
+		if (!siw_rx_copy(rx, rx->smem[i], sge->laddr + pos, skb, off, n))
+			return siw_rx_fail(qp, SIW_TERM_LAYER_RDMAP,
+					   SIW_RDMAP_ETYPE_CATASTROPHIC, 0);
 		rx->msg_off += n;
 		off += n;
 		len -= n;
 		pos = 0;
 	}
+	return 0;
 }
 
 /* ---- end of an FPDU ------------------------------------------------- */
@@ -437,7 +503,7 @@ static void siw_rx_send_done(struct siw_qp *qp)
 
 	if (siw_rdmap_ops[info->opcode].inval) {
 		if (siw_mem_invalidate(qp->sdev, &qp->pd->base_pd,
-				       info->inval_stag)) {
+				       info->inval_stag, true)) {
 			siw_rx_fail(qp, SIW_TERM_LAYER_RDMAP,
 				    SIW_RDMAP_ETYPE_REMOTE_OP,
 				    SIW_RDMAP_ECODE_CANNOT_INVALIDATE);
@@ -473,7 +539,7 @@ static void siw_rx_read_resp_done(struct siw_qp *qp)
 			if (wqe->sqe.opcode == SIW_ABI_OP_READ_LOCAL_INV &&
 			    wqe->sqe.num_sge &&
 			    siw_mem_invalidate(qp->sdev, &qp->pd->base_pd,
-					       wqe->sqe.sge[0].lkey))
+					       wqe->sqe.sge[0].lkey, false))
 				wqe->status = SIW_ABI_WC_LOC_PROT_ERR;
 			wqe->state = SIW_WQE_DONE;
 		}
@@ -564,6 +630,7 @@ static int siw_rx_fpdu_done(struct siw_qp *qp)
 		if (info->last) {
 			siw_rx_send_done(qp);
 			rx->send_len = 0;
+			rx->send_active = false;
 			rx->msn[SIW_DDP_QN_SEND]++;
 		}
 		break;
@@ -626,8 +693,12 @@ static int siw_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 				goto dead;
 			break;
 		case SIW_RX_PAYLOAD:
+			/* The consumer may have moved the QP on meanwhile. */
+			if (!siw_qp_rx_open(qp))
+				goto dead;
 			n = min_t(size_t, left, rx->payload_left);
-			siw_rx_place(qp, skb, off, n);
+			if (siw_rx_place(qp, skb, off, n))
+				goto dead;
 			rx->payload_left -= n;
 			if (!rx->payload_left)
 				rx->state = SIW_RX_TRAILER;
@@ -669,8 +740,11 @@ int siw_rx_data(struct siw_qp *qp, struct sock *sk)
 	return tcp_read_sock(sk, &desc, siw_rx_actor);
 }
 
-/* Prepares the parser for a new stream; crc as negotiated. */
-void siw_rx_init(struct siw_qp *qp, bool crc, bool rtr_pending)
+/*
+ * Prepares the parser for a new stream; crc as negotiated, rtr_pending
+ * the SIW_MPA_RTR_* message a peer-to-peer responder waits for, or 0.
+ */
+void siw_rx_init(struct siw_qp *qp, bool crc, u8 rtr_pending)
 {
 	struct siw_rx *rx = &qp->rx;
 	int i;
@@ -680,6 +754,7 @@ void siw_rx_init(struct siw_qp *qp, bool crc, bool rtr_pending)
 	for (i = 0; i < SIW_DDP_NUM_QN; i++)
 		rx->msn[i] = 1;
 	rx->crc_on = crc;
-	rx->rtr_pending = rtr_pending;
+	rx->rtr_pending = !!rtr_pending;
+	rx->rtr_type = rtr_pending;
 	siw_rx_next_fpdu(rx);
 }

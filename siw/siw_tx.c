@@ -158,10 +158,11 @@ static void siw_tx_add_buf(struct siw_tx *tx, void *buf, u32 len)
  * Adds len bytes of the work request's SGE list from message offset off
  * to the FPDU, split at page boundaries, each page sent as how asks if
  * TCP may take a reference to it, else copied.
- * Returns false if the FPDU has no bvec left, which SIW_TX_MAX_BVEC
- * rules out.
+ * Returns 0, -EFAULT where the memory no longer holds a page for the
+ * address (siw_mem_page()), or -EMSGSIZE if the FPDU has no bvec left,
+ * which SIW_TX_MAX_BVEC rules out.
  */
-static bool siw_tx_add_sges(struct siw_tx *tx, struct siw_mem **mem,
+static int siw_tx_add_sges(struct siw_tx *tx, struct siw_mem **mem,
 			    const struct siw_abi_sge *sge, u32 num_sge,
 			    u32 off, u32 len, enum siw_tx_how how)
 {
@@ -183,9 +184,11 @@ static bool siw_tx_add_sges(struct siw_tx *tx, struct siw_mem **mem,
 			u32 poff, n;
 			struct page *page = siw_mem_page(mem[i], addr, &poff);
 
+			if (!page)
+				return -EFAULT;
 			n = min_t(u32, chunk, PAGE_SIZE - poff);
 			if (WARN_ON_ONCE(tx->nr_bvec >= SIW_TX_MAX_BVEC - 1))
-				return false;
+				return -EMSGSIZE;
 			siw_tx_add(tx, page, poff, n,
 				   mem[i]->type != SIW_MEM_DMA &&
 				   sendpage_ok(page) ? how : SIW_TX_COPY);
@@ -193,7 +196,7 @@ static bool siw_tx_add_sges(struct siw_tx *tx, struct siw_mem **mem,
 			chunk -= n;
 		}
 	}
-	return !len;
+	return len ? -EMSGSIZE : 0;
 }
 
 /* Adds pad and CRC, computing the CRC over everything added so far. */
@@ -349,14 +352,37 @@ static int siw_tx_build_wqe(struct siw_qp *qp, struct socket *sock)
 		if (len)
 			siw_tx_add_buf(tx, tx->inline_buf + wqe->sent, len);
 	} else {
-		if (!siw_tx_add_sges(tx, wqe->mem, sqe->sge, sqe->num_sge,
-				     wqe->sent, len, wqe->zc_pending ?
-				     SIW_TX_ZC : SIW_TX_COPY))
-			return -EMSGSIZE;
+		int rv = siw_tx_add_sges(tx, wqe->mem, sqe->sge, sqe->num_sge,
+					 wqe->sent, len, wqe->zc_pending ?
+					 SIW_TX_ZC : SIW_TX_COPY);
+
+		if (rv == -EFAULT) {
+			/* A local fast registration changed under the WR. */
+			wqe->status = SIW_ABI_WC_LOC_PROT_ERR;
+			siw_qp_local_error(qp);
+		}
+		if (rv)
+			return rv;
 	}
 	wqe->sent += len;
 	siw_tx_seal(qp, hdr_len - SIW_MPA_LEN_SIZE + len);
 	return 0;
+}
+
+/*
+ * The Read Request being answered leaves the IRQ once the last FPDU of
+ * its response is built, before that FPDU is sent: until then the peer
+ * counts it against our IRD, and once the FPDU is out it may send its
+ * next request at once, which can arrive (over loopback, from within
+ * the send call) before the call returns here.
+ */
+static void siw_tx_irq_release(struct siw_qp *qp)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&qp->irq_lock, flags);
+	qp->irq_get++;
+	spin_unlock_irqrestore(&qp->irq_lock, flags);
 }
 
 /* Builds the next Read Response FPDU of the IRQ entry being served. */
@@ -377,6 +403,13 @@ static int siw_tx_build_rresp(struct siw_qp *qp, struct socket *sock)
 	int hdr_len;
 	u32 len;
 
+	/*
+	 * The source was checked when the request came in. A fast
+	 * registration invalidated (locally, or by the peer's own Send with
+	 * Invalidate) since no longer serves it, nor one registered anew.
+	 */
+	if (e->mem && !siw_mem_still(e->mem, e->rreq.src_stag))
+		return -EKEYREVOKED;
 	hdr_len = siw_tx_begin_fpdu(tx, sock, &info, e->rreq.size - e->sent);
 	if (hdr_len < 0)
 		return hdr_len;
@@ -387,11 +420,17 @@ static int siw_tx_build_rresp(struct siw_qp *qp, struct socket *sock)
 	 * Not under a CRC though: a page changed before TCP sends it (or
 	 * sends it again) would no longer match the CRC computed here.
 	 */
-	if (len && !siw_tx_add_sges(tx, &e->mem, &sge, 1, e->sent, len,
-				    qp->crc ? SIW_TX_COPY : SIW_TX_REF))
-		return -EMSGSIZE;
+	if (len) {
+		int rv = siw_tx_add_sges(tx, &e->mem, &sge, 1, e->sent, len,
+					 qp->crc ? SIW_TX_COPY : SIW_TX_REF);
+
+		if (rv)
+			return rv == -EFAULT ? -EKEYREVOKED : rv;
+	}
 	e->sent += len;
 	siw_tx_seal(qp, hdr_len - SIW_MPA_LEN_SIZE + len);
+	if (info.last)
+		siw_tx_irq_release(qp);
 	return 0;
 }
 
@@ -591,7 +630,7 @@ static bool siw_tx_start_wqe(struct siw_qp *qp)
 		rv = wqe->sqe.opcode == SIW_ABI_OP_REG_MR ?
 		     siw_tx_reg_mr(qp, wqe) :
 		     siw_mem_invalidate(qp->sdev, &qp->pd->base_pd,
-						 wqe->sqe.rkey);
+					wqe->sqe.rkey, false);
 		if (rv)
 			siw_tx_wqe_fail(qp, wqe, SIW_ABI_WC_LOC_PROT_ERR);
 		else
@@ -643,12 +682,9 @@ idle:
 }
 
 /*
- * The Read Request leaves the IRQ as its response starts. The initiator
- * may send its next request the moment the last response FPDU reaches
- * it, which can be before the send call carrying that FPDU has returned
- * here (over loopback, from within it): a slot freed only after the
- * response would then be missing, and the request refused for want of
- * IRD.
+ * Starts answering the oldest Read Request. Its entry stays in the IRQ
+ * until siw_tx_irq_release(); the transmitter works on a copy, which
+ * owns the memory reference from now on.
  */
 static bool siw_tx_start_rresp(struct siw_qp *qp)
 {
@@ -658,7 +694,7 @@ static bool siw_tx_start_rresp(struct siw_qp *qp)
 
 	spin_lock_irqsave(&qp->irq_lock, flags);
 	if (qp->irq_get != qp->irq_put) {
-		e = &qp->irq[qp->irq_get++ % SIW_MAX_IRD];
+		e = &qp->irq[qp->irq_get % SIW_MAX_IRD];
 		qp->tx.rresp_cur = *e;
 		e->mem = NULL;
 		qp->tx.rresp = &qp->tx.rresp_cur;
@@ -739,6 +775,43 @@ static void siw_tx_abort(struct siw_qp *qp)
 }
 
 /*
+ * Building or sending an FPDU failed with rv. Nothing of the FPDU is on
+ * the stream when building failed, so a Terminate can still say why; a
+ * failed send leaves the stream broken, and no Terminate can follow.
+ */
+static void siw_tx_error(struct siw_qp *qp, int rv)
+{
+	static const struct siw_term_reason too_big = {
+		.layer = SIW_TERM_LAYER_LLP,
+		.etype = SIW_LLP_ETYPE_MPA,
+		.ecode = SIW_LLP_ECODE_CATASTROPHIC,
+	};
+	static const struct siw_term_reason revoked = {
+		.layer = SIW_TERM_LAYER_RDMAP,
+		.etype = SIW_RDMAP_ETYPE_REMOTE_PROT,
+		.ecode = SIW_RDMAP_ECODE_INVALID_STAG,
+	};
+
+	ibdev_dbg(&qp->sdev->base_dev, "QP %u: transmit error %d\n",
+		  qp->base_qp.qp_num, rv);
+	switch (rv) {
+	case -EMSGSIZE:
+		siw_qp_fatal(qp, &too_big, NULL, 0);
+		break;
+	case -EKEYREVOKED:
+		siw_qp_fatal(qp, &revoked, NULL, 0);
+		break;
+	case -EFAULT:
+		break;	/* the work request failed, and the QP with it */
+	default:
+		clear_bit(SIW_QP_F_TERM_SEND, &qp->flags);
+		qp->tx.busy = false;
+		siw_qp_fatal(qp, NULL, NULL, 0);
+		break;
+	}
+}
+
+/*
  * Caller holds tx_mutex. A doorbell hands a large work request to
  * tx_work once it is started (SIW_TX_DOORBELL_MAX_BYTES).
  */
@@ -769,6 +842,9 @@ static void siw_tx_run(struct siw_qp *qp, bool doorbell)
 			continue;
 		}
 		if (test_bit(SIW_QP_F_FATAL, &qp->flags))
+			break;
+		/* Nothing more is served or sent once the QP left RTS/SQD. */
+		if (!siw_qp_rx_open(qp))
 			break;
 		if (qp->rx.rtr_pending)
 			break;	/* responder: silent until the RTR arrived */
@@ -801,22 +877,10 @@ static void siw_tx_run(struct siw_qp *qp, bool doorbell)
 		break;
 	}
 
-	if (!budget) {
+	if (!budget)
 		siw_tx_schedule(qp);
-	} else if (rv && rv != -EAGAIN) {
-		static const struct siw_term_reason why = {
-			.layer = SIW_TERM_LAYER_LLP,
-			.etype = SIW_LLP_ETYPE_MPA,
-			.ecode = SIW_LLP_ECODE_CATASTROPHIC,
-		};
-
-		ibdev_dbg(&qp->sdev->base_dev, "QP %u: transmit error %d\n",
-			  qp->base_qp.qp_num, rv);
-		/* The stream is broken: no Terminate can follow. */
-		clear_bit(SIW_QP_F_TERM_SEND, &qp->flags);
-		tx->busy = false;
-		siw_qp_fatal(qp, rv == -EMSGSIZE ? &why : NULL, NULL, 0);
-	}
+	else if (rv && rv != -EAGAIN)
+		siw_tx_error(qp, rv);
 
 	if (test_bit(SIW_QP_F_FATAL, &qp->flags) && !tx->busy &&
 	    !test_bit(SIW_QP_F_TERM_SEND, &qp->flags)) {
@@ -914,6 +978,22 @@ void siw_tx_now(struct siw_qp *qp)
 		siw_tx_try(qp, true);
 	else
 		siw_tx_schedule(qp);
+}
+
+/*
+ * Keeps the transmitter from running until siw_tx_unhold(): whoever asks
+ * for it meanwhile leaves TX_AGAIN behind (siw_tx_enter()), and the work
+ * is done then. The connection manager holds it while it sends the MPA
+ * Reply on a stream the QP already owns.
+ */
+void siw_tx_hold(struct siw_qp *qp)
+{
+	mutex_lock(&qp->tx_mutex);
+}
+
+void siw_tx_unhold(struct siw_qp *qp)
+{
+	siw_tx_leave(qp);
 }
 
 /*

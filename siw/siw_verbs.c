@@ -255,9 +255,18 @@ static int siw_destroy_cq(struct ib_cq *ibcq, struct ib_udata *udata)
 	return 0;
 }
 
+/*
+ * Kernel CQs only. A user CQ's ring is the process's to write, so what
+ * it holds (qp_ptr among it) means nothing to the kernel: user space
+ * polls it itself and the POLL_CQ command gets no answer from the ring.
+ */
 static int siw_poll_cq(struct ib_cq *ibcq, int num, struct ib_wc *wc)
 {
-	return siw_cq_poll(to_siw_cq(ibcq), num, wc);
+	struct siw_cq *cq = to_siw_cq(ibcq);
+
+	if (cq->user)
+		return -EOPNOTSUPP;
+	return siw_cq_poll(cq, num, wc);
 }
 
 static int siw_req_notify_cq(struct ib_cq *ibcq, enum ib_cq_notify_flags flags)

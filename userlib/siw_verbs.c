@@ -8,6 +8,7 @@
  * and CQs are armed through the control word behind the CQ ring. The
  * only data path system call is the SQ doorbell.
  */
+#define _GNU_SOURCE	/* secure_getenv() */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -138,7 +139,11 @@ static inline struct siw_usrq *to_usrq(struct ibv_srq *srq)
  */
 static void siw_trace(const char *what, const char *dev)
 {
-	const char *to = getenv("SIW_USERLIB_TRACE");
+	/*
+	 * Not in set-user-ID programs: their caller must not choose a file
+	 * for them to write to.
+	 */
+	const char *to = secure_getenv("SIW_USERLIB_TRACE");
 	char line[128];
 	int fd, len;
 

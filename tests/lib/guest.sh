@@ -24,10 +24,10 @@ SIW_INTREE_KO=${SIW_INTREE_KO:-$SIW_TOP/build/$(uname -r)/intree-siw/siw.ko}
 # tests/lib/suite.sh runs a test once per provider its "# providers:"
 # line names.
 SIW_PROVIDER=${SIW_TEST_PROVIDER:-stock}
-# rdma-core 44's siw provider clears wc_flags, so siw_traffic can check a
-# remote invalidation (SEND_WITH_INV) only through userlib.
-SIW_TRAFFIC_INV=()
-[ "$SIW_PROVIDER" = userlib ] || SIW_TRAFFIC_INV=(-I 0)
+# siw_traffic's SEND_WITH_INV names the server's ordinary MRs, and a
+# peer may invalidate only fast registrations (and memory windows), which
+# user space cannot make: siw answers with a Terminate, as rxe refuses.
+SIW_TRAFFIC_INV=(-I 0)
 
 if [ "${SIW_VM:-}" != 1 ]; then
 	echo "these tests load kernel modules: run them in a VM (tools/vm-run -- $0)" >&2

@@ -215,6 +215,18 @@ perftest_guard() {
 	at_exit "sysctl -q -w debug.exception-trace=$trace"
 }
 
+# rping_still_works COUNT AFTER: a verified rping of COUNT 4 KiB
+# iterations on the test device, after AFTER (what the test did to siw),
+# or the test fails.
+rping_still_works() {
+	run_pair rping-after 60 \
+		rping -s -a "$TEST_IP4" -p @PORT@ -S 4096 -C "$1" -V \
+		-- \
+		rping -c -a "$TEST_IP4" -p @PORT@ -S 4096 -C "$1" -V -v
+	[ "$(grep -c '^ping data: rdma-ping-' "$CLI_LOG")" = "$1" ] ||
+		log_fail "$CLI_LOG" "rping after $2 did not complete"
+}
+
 # --- two hosts (tools/vm-pair) ------------------------------------------------
 
 # The two guests run the same script independently; they meet at named

@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+"""The peer's side of tests/vm/48-hostile-peer.sh, one case per run:
+
+    python3 hostile_cases.py CASE ADDR PORT
+
+Cases against a siw rping server (rping -s -S 64) at ADDR:PORT, where the
+peer plays rping's client (it advertises a 64-byte buffer that the
+server then RDMA READs):
+  rresp-short, rresp-empty, rresp-long, rresp-stag, rresp-offset
+        answer the READ with a Read Response that does not match it;
+  mo0-twice       the first Send in two segments, both at MO 0: the first
+                  empty and not last;
+  rtr-wrong       peer-to-peer with the RTR type the responder did not pick;
+  rtr-right       the same with the agreed RTR: the READ must come;
+  early-fpdu      a bad FPDU right behind the MPA Request, before the Reply.
+Cases where the peer listens on ADDR:PORT for a siw rping client
+(rping -c, whose first Send advertises its buffer):
+  send-inv-mr     a Send with Invalidate naming that ordinary MR;
+  ird-exceeded    a second RDMA Read Request while the first one's
+                  response is still being sent, beyond the IRD of 1.
+Cases with tests/hostile/siw_target:
+  err-place       RDMA WRITEs streamed at siw_target err-place, which moves
+                  its QP to Error on the peer's first Send;
+  reuse-silent    listens for siw_target reuse: the first connection stays
+                  open and silent, the second must carry a Send 12 s on.
+Exit 0 when siw did what the case expects, 1 otherwise.
+"""
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import iwarp_peer as ip  # noqa: E402
+
+# Terminate reasons (layer, error type, code), RFC 5040/5041/5044.
+DDP_TAGGED_STAG = (1, 1, 0x00)
+DDP_TAGGED_BOUNDS = (1, 1, 0x01)
+DDP_UNTAGGED_NOBUF = (1, 2, 0x02)
+RDMAP_CANNOT_INVALIDATE = (0, 2, 0x09)
+MPA_REQ_REP = (2, 0, 0x04)
+
+BUF, RKEY, SIZE = 0x7f0000001000, 0x4b1d00, 64
+
+
+def rping_client(addr, port, **mpa):
+    """Connects as rping's client and advertises its buffer."""
+    p = ip.Peer.connect(addr, port, **mpa)
+    p.send(ip.rping_info(BUF, RKEY, SIZE))
+    return p
+
+
+def expect_read(p):
+    f = p.expect(ip.READ_REQ)
+    if (f.src_stag, f.src_to, f.size) != (RKEY, BUF, SIZE):
+        raise AssertionError("READ of the wrong buffer: %r" % f)
+    return f
+
+
+def rresp(addr, port, kind):
+    p = rping_client(addr, port)
+    f = expect_read(p)
+    stag, to, data = f.sink_stag, f.sink_to, bytes(range(SIZE))
+    want = DDP_TAGGED_BOUNDS
+    if kind == "short":
+        data = data[:8]
+    elif kind == "empty":
+        data = b""
+    elif kind == "long":
+        data += bytes(8)
+    elif kind == "stag":
+        stag ^= 0x100
+        want = DDP_TAGGED_STAG
+    elif kind == "offset":
+        to += 8
+    p.read_response(stag, to, data)
+    t = p.expect_terminate(*want)
+    print("Terminate %r" % t)
+
+
+def mo0_twice(addr, port):
+    p = ip.Peer.connect(addr, port)
+    msn = p.next_msn(ip.QN_SEND)
+    p.send_raw(p.fpdu(p.untagged(ip.SEND, ip.QN_SEND, msn, 0, b"", last=False)))
+    p.send_raw(p.fpdu(p.untagged(ip.SEND, ip.QN_SEND, msn, 0,
+                                 ip.rping_info(BUF, RKEY, SIZE))))
+    f = expect_read(p)
+    print("one message, one receive: %r" % f)
+
+
+def rtr(addr, port, right):
+    p = ip.Peer.connect(addr, port, p2p=True, rtr=ip.RTR_SEND | ip.RTR_WRITE)
+    if p.rtr not in (ip.RTR_SEND, ip.RTR_WRITE):
+        raise AssertionError("responder picked RTR %d" % p.rtr)
+    other = ip.RTR_SEND if p.rtr == ip.RTR_WRITE else ip.RTR_WRITE
+    p.send_rtr(p.rtr if right else other)
+    if right:
+        p.send(ip.rping_info(BUF, RKEY, SIZE))
+        print("agreed RTR, then: %r" % expect_read(p))
+    else:
+        print("Terminate %r" % p.expect_terminate(*MPA_REQ_REP))
+
+
+def early_fpdu(addr, port):
+    bad = ip.Peer(None).fpdu(ip.Peer.untagged(ip.SEND, 7, 1, 0, bytes(8)))
+    p = ip.Peer.connect(addr, port, trailing=bad)
+    print("Terminate after the Reply: %r" %
+          p.expect_terminate(1, 2, 0x01))
+
+
+def accept_rping(addr, port, rcvbuf=None, **kw):
+    lsock = ip.Peer.listen(addr, port, rcvbuf)
+    print("listening", flush=True)
+    p = ip.Peer.accept(lsock, **kw)
+    f = p.expect(ip.SEND)
+    buf, rkey, size = ip.parse_rping_info(f.payload)
+    return p, buf, rkey, size
+
+
+def send_inv_mr(addr, port):
+    p, buf, rkey, size = accept_rping(addr, port)
+    p.send(ip.rping_info(0, 0, 0), opcode=ip.SEND_INV, inval=rkey)
+    print("Terminate %r" % p.expect_terminate(*RDMAP_CANNOT_INVALIDATE))
+
+
+def ird_exceeded(addr, port):
+    p, buf, rkey, size = accept_rping(addr, port, rcvbuf=4096)
+    if size < 32768:
+        raise AssertionError("run rping -c with a large -S, not %d" % size)
+    # The response is far more than the socket buffers can hold while we
+    # do not read, so it is still under way when the second one comes.
+    p.read_request(0x1000, 0, size, rkey, buf)
+    p.expect(ip.READ_RESP)
+    p.read_request(0x1000, 0, size, rkey, buf)
+    print("Terminate %r" % p.expect_terminate(*DDP_UNTAGGED_NOBUF,
+                                                skip=(ip.READ_RESP,)))
+
+
+def err_place(addr, port):
+    p = ip.Peer.connect(addr, port)
+    buf, rkey, length = struct.unpack(">QII", p.pd[:16])
+    # Batches of Writes over the whole buffer, each batch a new byte:
+    # as much as the stream takes, so that some is always on its way.
+    batches = [b"".join(p.fpdu(p.tagged(ip.WRITE, rkey, buf + off, bytes([v]) * 8192))
+                        for off in range(0, length, 8192)) for v in range(256)]
+    end = time.time() + 4
+    i = 0
+    try:
+        while time.time() < end:
+            p.send_raw(batches[i % 256])
+            i += 1
+            if i == 4:
+                p.send(b"go".ljust(16, b"\0"))
+    except (ip.Closed, BrokenPipeError, ConnectionResetError, socket.timeout):
+        pass
+    print("%d batches of Writes sent" % i)
+
+
+def reuse_silent(addr, port):
+    lsock = ip.Peer.listen(addr, port)
+    print("listening", flush=True)
+    first = ip.Peer.accept(lsock)
+    second = ip.Peer.accept(lsock)
+    second.s.settimeout(30)
+    try:
+        f = second.expect(ip.SEND)
+    except ip.Closed as e:
+        raise AssertionError("the reused QP's new stream ended: %s" % e) from e
+    print("the second connection carried %r; the first one is still open" % f)
+    first.close()
+
+
+def main():
+    case, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if case.startswith("rresp-"):
+        rresp(addr, port, case[6:])
+    elif case == "mo0-twice":
+        mo0_twice(addr, port)
+    elif case in ("rtr-wrong", "rtr-right"):
+        rtr(addr, port, case == "rtr-right")
+    elif case == "early-fpdu":
+        early_fpdu(addr, port)
+    elif case == "send-inv-mr":
+        send_inv_mr(addr, port)
+    elif case == "ird-exceeded":
+        ird_exceeded(addr, port)
+    elif case == "err-place":
+        err_place(addr, port)
+    elif case == "reuse-silent":
+        reuse_silent(addr, port)
+    else:
+        sys.exit("unknown case " + case)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (AssertionError, ip.Closed, socket.timeout) as e:
+        sys.exit("FAIL: %s" % e)
