@@ -7,6 +7,9 @@
 #                      driver from /usr/src/linux-source-*, a test peer
 # make install         install siw.ko for KVER into updates/ and run depmod
 # make check           the test suite (host unit tests, then VMs)
+# make check-debug     the VM suite on the debug lane's kernel: KASAN,
+#                      UBSAN, lockdep, kmemleak... (tools/build-debug-kernel
+#                      builds it once per machine)
 # make C=1 / W=1       sparse / extra warnings, as in the kernel
 
 KVER ?= $(shell uname -r)
@@ -18,7 +21,7 @@ KBUILD_OPTS := KCFLAGS=-Werror $(if $(C),C=$(C)) $(if $(W),W=$(W))
 INSTALLED_KDIRS := $(wildcard /lib/modules/*/build/Makefile)
 INSTALLED_KVERS := $(patsubst /lib/modules/%/build/Makefile,%,$(INSTALLED_KDIRS))
 
-.PHONY: all modules all-kernels install clean clean-intree check tests headers-check \
+.PHONY: all modules all-kernels install clean clean-intree check check-debug tests headers-check \
 	intree-siw bench
 
 all: modules
@@ -81,6 +84,11 @@ install: modules
 
 check:
 	tests/run
+
+check-debug:
+	rel=$$(tools/build-debug-kernel) && \
+	$(MAKE) build/$$rel/siw/siw.ko build/$$rel/ktest/siw_ktest.ko tests && \
+	tests/run --kernel debug --vm-only $(if $(ONLY),--only '$(ONLY)')
 
 # One VM run measuring siw against TCP, the in-tree siw and rxe; report
 # under bench/results/ (docs/benchmarks.md). BENCH_ARGS go to tools/bench,

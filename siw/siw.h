@@ -70,6 +70,8 @@ struct siw_device {
 
 struct siw_ucontext {
 	struct ib_ucontext base_ucontext;
+	/* Queue memory of the context's live objects, in bytes. */
+	atomic64_t queue_bytes;
 };
 
 struct siw_pd {
@@ -83,12 +85,16 @@ struct siw_pd {
  */
 struct siw_queue_entry {
 	struct rdma_user_mmap_entry rdma_entry;
-	void *addr;
+	void *addr;		/* vmap() of pages */
+	struct page **pages;
+	unsigned long npages;
 };
 
 struct siw_queue {
 	void *addr;
 	struct rdma_user_mmap_entry *entry;	/* NULL for kernel queues */
+	struct siw_ucontext *uctx;		/* user queues: charged here */
+	size_t charged;
 };
 
 enum siw_mem_type {
@@ -289,6 +295,7 @@ struct siw_qp {
 	bool sq_sig_all;
 	bool user;
 	struct pid *owner;	/* user QPs: the creating process */
+	struct siw_ucontext *uctx;	/* user QPs: charged for the shadow */
 	bool in_destroy;
 
 	struct siw_cq *scq;
@@ -472,6 +479,8 @@ static inline u32 siw_crc32c(u32 crc, const void *p, size_t len)
 int siw_queue_alloc(struct siw_queue *q, size_t size, struct ib_udata *udata,
 		    u64 *key);
 void siw_queue_free(struct siw_queue *q);
+int siw_uctx_charge(struct siw_ucontext *uctx, size_t bytes);
+void siw_uctx_uncharge(struct siw_ucontext *uctx, size_t bytes);
 int siw_mmap(struct ib_ucontext *uctx, struct vm_area_struct *vma);
 void siw_mmap_free(struct rdma_user_mmap_entry *entry);
 

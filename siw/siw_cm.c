@@ -61,11 +61,20 @@ struct siw_cep {
 	struct list_head listen_entry;	/* in siw_listen.ceps */
 	bool qp_attached;		/* the QP owns the stream */
 	bool exit_kicked;
+	bool pending;			/* counted in listener->npending */
 	struct siw_device *sdev;
 	struct socket *sock;
 	struct iw_cm_id *cm_id;
 	struct siw_qp *qp;
-	struct siw_cep *listener;	/* passive, until AWAIT_ACCEPT */
+	struct siw_cep *listener;	/* passive: the listening cep */
+	/*
+	 * Listening cep: connections taken from TCP and not yet accepted or
+	 * rejected by the consumer, at most backlog of them. The rest wait
+	 * in TCP's accept queue, and beyond that their SYNs are retried, as
+	 * with any TCP listener, instead of being refused by rdma_cm.
+	 */
+	atomic_t npending;
+	int backlog;
 	struct siw_llp llp;
 	unsigned long events;
 	struct work_struct work;
@@ -173,6 +182,19 @@ static void siw_cep_timeout(struct work_struct *work)
 
 	siw_cep_kick(cep, SIW_CEP_EV_TIMEOUT);
 	siw_cep_put(cep);
+}
+
+/*
+ * A passive connection has been accepted, rejected or closed: its
+ * listener may take the next one from TCP.
+ */
+static void siw_cep_unpend(struct siw_cep *cep)
+{
+	if (!cep->pending)
+		return;
+	cep->pending = false;
+	atomic_dec(&cep->listener->npending);
+	siw_cep_kick(cep->listener, SIW_CEP_EV_SOCK);
 }
 
 static void siw_cep_llp_close(struct siw_llp *llp, bool abort)
@@ -283,9 +305,9 @@ static void siw_cep_addrs(struct siw_cep *cep, struct iw_cm_event *ev)
 	}
 }
 
-static void siw_cep_event(struct siw_cep *cep, struct iw_cm_id *id,
-			  enum iw_cm_event_type type, int status,
-			  const void *pd, u16 pd_len)
+static int siw_cep_event(struct siw_cep *cep, struct iw_cm_id *id,
+			 enum iw_cm_event_type type, int status,
+			 const void *pd, u16 pd_len)
 {
 	struct iw_cm_event ev = {
 		.event = type,
@@ -298,7 +320,7 @@ static void siw_cep_event(struct siw_cep *cep, struct iw_cm_id *id,
 	};
 
 	siw_cep_addrs(cep, &ev);
-	id->event_handler(id, &ev);
+	return id->event_handler(id, &ev);
 }
 
 /* The connection is over: QP and iw_cm get told, references dropped. */
@@ -307,6 +329,7 @@ static void siw_cep_close(struct siw_cep *cep, bool abort, bool peer_closed)
 	bool established = cep->state == SIW_CEP_RDMA ||
 			   cep->state == SIW_CEP_CLOSING;
 
+	siw_cep_unpend(cep);
 	siw_cep_stop_timer(cep);
 	if (cep->sock)
 		siw_cep_detach(cep);
@@ -500,6 +523,21 @@ static void siw_cep_got_reply(struct siw_cep *cep)
 
 /* ---- passive side --------------------------------------------------- */
 
+/* An MPA Reply that rejects the connection, in the Request's revision. */
+static void siw_cep_send_reject(struct siw_cep *cep, const void *pd, u8 pd_len)
+{
+	struct siw_mpa_info rep = {
+		.rev = cep->req.rev,
+		.flags = SIW_MPA_REJECT,
+		.pd = pd,
+		.pd_len = pd_len,
+	};
+	int len = siw_mpa_rep_build(cep->frame, sizeof(cep->frame), &rep);
+
+	if (len > 0)
+		siw_cep_send(cep, cep->frame, len);
+}
+
 static void siw_cep_got_request(struct siw_cep *cep)
 {
 	struct siw_cep *lcep = cep->listener;
@@ -548,14 +586,28 @@ static void siw_cep_got_request(struct siw_cep *cep)
 	cep->state = SIW_CEP_AWAIT_ACCEPT;
 	/* The new iw_cm_id's provider_data holds a reference until accept. */
 	siw_cep_get(cep);
-	siw_cep_event(cep, lcep->cm_id, IW_CM_EVENT_CONNECT_REQUEST, 0,
-		      req->pd, req->pd_len);
+	rv = siw_cep_event(cep, lcep->cm_id, IW_CM_EVENT_CONNECT_REQUEST, 0,
+			   req->pd, req->pd_len);
 	mutex_unlock(&lcep->lock);
+	if (rv) {
+		/*
+		 * iw_cm took no note of the request (it had no work entry
+		 * left): no accept or reject will ever come for it, so the
+		 * reference it would have held goes, and the initiator is
+		 * told no rather than left waiting.
+		 */
+		ibdev_info_ratelimited(&cep->sdev->base_dev,
+				       "connection refused: iw_cm did not take the request (%d)\n",
+				       rv);
+		siw_cep_send_reject(cep, NULL, 0);
+		siw_cep_close(cep, false, false);
+		siw_cep_put(cep);
+	}
 }
 
 static void siw_cep_accept_all(struct siw_cep *lcep)
 {
-	for (;;) {
+	while (atomic_read(&lcep->npending) < lcep->backlog) {
 		struct socket *nsock;
 		struct siw_cep *cep;
 
@@ -569,6 +621,8 @@ static void siw_cep_accept_all(struct siw_cep *lcep)
 		tcp_sock_set_nodelay(nsock->sk);
 		siw_cep_get(lcep);
 		cep->listener = lcep;
+		cep->pending = true;
+		atomic_inc(&lcep->npending);
 		cep->state = SIW_CEP_AWAIT_REQ;
 		siw_cep_attach(cep, nsock);
 		siw_cep_arm_timer(cep);
@@ -890,6 +944,7 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 		cep->state = SIW_CEP_AWAIT_ACCEPT;
 		goto err;
 	}
+	siw_cep_unpend(cep);
 	siw_cep_event(cep, id, IW_CM_EVENT_ESTABLISHED, 0, NULL, 0);
 	/* What came behind the Request raised no data_ready of its own. */
 	lock_sock(cep->sock->sk);
@@ -915,21 +970,12 @@ err:
 int siw_cm_reject(struct iw_cm_id *id, const void *pdata, u8 pdata_len)
 {
 	struct siw_cep *cep = id->provider_data;
-	struct siw_mpa_info rep = {
-		.flags = SIW_MPA_REJECT,
-		.pd = pdata,
-		.pd_len = pdata_len,
-	};
-	int len;
 
 	if (!cep)
 		return -EINVAL;
 	mutex_lock(&cep->lock);
 	if (cep->state == SIW_CEP_AWAIT_ACCEPT) {
-		rep.rev = cep->req.rev;
-		len = siw_mpa_rep_build(cep->frame, sizeof(cep->frame), &rep);
-		if (len > 0)
-			siw_cep_send(cep, cep->frame, len);
+		siw_cep_send_reject(cep, pdata, pdata_len);
 		siw_cep_close(cep, false, false);
 	}
 	id->provider_data = NULL;
@@ -960,6 +1006,7 @@ static int siw_cm_listen_one(struct iw_cm_id *id, struct siw_listen *l,
 		goto err_sock;
 	cep->cm_id = id;
 	cep->state = SIW_CEP_LISTEN;
+	cep->backlog = backlog > 0 ? backlog : 1;
 	list_add_tail(&cep->listen_entry, &l->ceps);
 	siw_cep_attach(cep, sock);
 	/* Connections may have queued before the callback was in place. */

@@ -24,6 +24,12 @@
 #define SIW_MAX_SRQ		(64 * 1024)
 #define SIW_MAX_SRQ_WR		(64 * 1024)
 #define SIW_MAX_CTX		(16 * 1024)
+/*
+ * Queue memory (rings and their kernel shadows) one user context may
+ * hold; a process's memory cgroup is charged for it as well. 128 send
+ * queues of the largest size, or as many CQs, fit.
+ */
+#define SIW_MAX_UCTX_QUEUE_BYTES	(1ULL << 30)
 
 /* The SQE/RQE layout of the user ABI fixes the SGE count. */
 #define SIW_MAX_SEND_SGE	SIW_ABI_MAX_SGE

@@ -80,6 +80,11 @@ static const u8 siw_transitions[IB_QPS_ERR + 1][IB_QPS_ERR + 1] = {
 #define SIW_QP_ACCESS	(IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_WRITE | \
 			 IB_ACCESS_REMOTE_READ | IB_ACCESS_REMOTE_ATOMIC)
 
+static size_t siw_qp_shadow_bytes(const struct siw_qp *qp)
+{
+	return qp->num_sqe * sizeof(*qp->wqe);
+}
+
 static void siw_qp_release(struct kref *ref)
 {
 	complete(&container_of(ref, struct siw_qp, ref)->released);
@@ -116,8 +121,6 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 	qp->tx_cpu = -1;
 	qp->state = IB_QPS_RESET;
 	qp->user = !!udata;
-	if (qp->user)
-		qp->owner = get_pid(task_tgid(current));
 	qp->sq_sig_all = attr->sq_sig_type == IB_SIGNAL_ALL_WR;
 	qp->scq = to_siw_cq(attr->send_cq);
 	qp->rcq = to_siw_cq(attr->recv_cq);
@@ -134,10 +137,20 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 	if (rv)
 		return rv;
 	qp->sendq = qp->sq_mem.addr;
-	qp->wqe = kvcalloc(qp->num_sqe, sizeof(*qp->wqe), GFP_KERNEL);
+	/* The shadow grows with the SQ a process asked for: its memory too. */
+	if (udata) {
+		qp->uctx = rdma_udata_to_drv_context(udata, struct siw_ucontext,
+						     base_ucontext);
+		rv = siw_uctx_charge(qp->uctx, siw_qp_shadow_bytes(qp));
+		if (rv)
+			goto err_sq;
+	}
+	qp->wqe = kvcalloc(qp->num_sqe, sizeof(*qp->wqe), udata ?
+			   GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN :
+			   GFP_KERNEL);
 	if (!qp->wqe) {
 		rv = -ENOMEM;
-		goto err_sq;
+		goto err_charge;
 	}
 	for (n = 0; n < qp->num_sqe; n++)
 		qp->wqe[n].qp = qp;
@@ -158,6 +171,8 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 		qp->recvq = qp->rq_mem.addr;
 	}
 
+	if (qp->user)
+		qp->owner = get_pid(task_tgid(current));
 	rv = xa_alloc_cyclic(&sdev->qp_xa, &qpn, qp,
 			     XA_LIMIT(1, SIW_MAX_QPN), &sdev->qp_next,
 			     GFP_KERNEL);
@@ -167,13 +182,17 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 	return 0;
 
 err_rq:
+	put_pid(qp->owner);
+	qp->owner = NULL;
 	if (qp->recvq)
 		siw_queue_free(&qp->rq_mem);
 err_wqe:
 	kvfree(qp->wqe);
+err_charge:
+	if (qp->uctx)
+		siw_uctx_uncharge(qp->uctx, siw_qp_shadow_bytes(qp));
 err_sq:
 	siw_queue_free(&qp->sq_mem);
-	put_pid(qp->owner);
 	return rv;
 }
 
@@ -622,6 +641,8 @@ void siw_qp_destroy(struct siw_qp *qp)
 	siw_rx_release(qp);
 	siw_qp_drain(qp, false);
 	kvfree(qp->wqe);
+	if (qp->uctx)
+		siw_uctx_uncharge(qp->uctx, siw_qp_shadow_bytes(qp));
 
 	if (qp->recvq)
 		siw_queue_free(&qp->rq_mem);

@@ -15,12 +15,22 @@
  *	it again to the same listener, whose first connection stays open
  *	and silent. 12 s later, past the old connection's close timeout,
  *	the new one must still carry a Send (exit 1 if not).
+ *   siw_target reset-busy ADDR PORT N
+ *	Client. N times: connects a QP of its own, posts Sends of 64 KiB
+ *	that a slowly reading peer keeps the transmitter busy with, then
+ *	destroys the connection's id and takes the QP to ERR and at once
+ *	to RESET, and connects it again.
+ *	RESET must wait for the transmitter: the kernel log judges.
  *   siw_target hold ADDR
  *	Creates a QP on the device of ADDR, moves it to INIT, prints
  *	"qpn N" and waits to be killed.
  *   siw_target steal QPN ADDR PORT
  *	Asks rdma_cm to connect QP number QPN, which another process owns.
  *	Exits 0 if that is refused, 1 if it was connected.
+ *   siw_target cq-hog ADDR N
+ *	Creates up to N CQs of the largest size on the device of ADDR,
+ *	holding them all, and prints "created K CQs" when one fails or
+ *	all N are there. The caller judges K.
  *
  * SIGALRM ends a run that hangs after 60 s.
  */
@@ -334,6 +344,53 @@ static int reuse(const char *addr, const char *port)
 	return 0;
 }
 
+static int reset_busy(const char *addr, const char *port, int n)
+{
+	struct rdma_addrinfo *ai = resolve(addr, port, 0);
+	struct rdma_cm_id *probe, *id;
+	struct conn c = {};
+	struct ibv_sge sge;
+	struct ibv_send_wr wr = { .sg_list = &sge, .num_sge = 1,
+				  .opcode = IBV_WR_SEND }, *bad;
+	struct ibv_wc wc;
+	int i, k, refused;
+
+	c.ch = rdma_create_event_channel();
+	if (!c.ch || rdma_create_id(c.ch, &probe, NULL, RDMA_PS_TCP) ||
+	    rdma_resolve_addr(probe, ai->ai_src_addr, ai->ai_dst_addr, 2000))
+		die("resolve addr");
+	rdma_ack_cm_event(wait_event(&c, RDMA_CM_EVENT_ADDR_RESOLVED));
+	setup_verbs(&c, probe->verbs);
+	c.qp = create_qp(&c);
+	sge.addr = (uintptr_t)c.buf;
+	sge.length = BUF_LEN;
+	sge.lkey = c.mr->lkey;
+	for (i = 0; i < n; i++) {
+		id = connect_by_number(&c, ai, c.qp->qp_num, c.qp, &refused);
+		if (!id)
+			return 1;
+		for (k = 0; k < 8; k++) {
+			wr.send_flags = k == 7 ? IBV_SEND_SIGNALED : 0;
+			if (ibv_post_send(c.qp, &wr, &bad))
+				die("ibv_post_send");
+		}
+		usleep(100000 + 20000 * (i % 5));
+		/*
+		 * The id goes first: iw_cm moves the QP it connected to
+		 * Error when its id is destroyed, which would undo a RESET
+		 * done before.
+		 */
+		rdma_destroy_id(id);
+		if (modify_state(c.qp, IBV_QPS_ERR) ||
+		    modify_state(c.qp, IBV_QPS_RESET))
+			die("modify_qp ERR, RESET");
+		while (poll_one(&c, &wc, 0))
+			;
+	}
+	printf("%d rounds of ERR and RESET under a busy transmitter\n", n);
+	return 0;
+}
+
 static int hold(const char *addr)
 {
 	struct rdma_addrinfo *ai = resolve(addr, NULL, 1);
@@ -375,6 +432,29 @@ static int steal(uint32_t qpn, const char *addr, const char *port)
 	return 0;
 }
 
+static int cq_hog(const char *addr, int n)
+{
+	struct rdma_addrinfo *ai = resolve(addr, NULL, 1);
+	struct rdma_event_channel *ch = rdma_create_event_channel();
+	struct ibv_device_attr attr;
+	struct rdma_cm_id *id;
+	int k;
+
+	if (!ch || rdma_create_id(ch, &id, NULL, RDMA_PS_TCP) ||
+	    rdma_bind_addr(id, ai->ai_src_addr) || !id->verbs ||
+	    ibv_query_device(id->verbs, &attr))
+		die("bind");
+	for (k = 0; k < n; k++) {
+		if (!ibv_create_cq(id->verbs, attr.max_cqe, NULL, NULL, 0)) {
+			printf("CQ %d of %d entries: %s\n", k + 1, attr.max_cqe,
+			       strerror(errno));
+			break;
+		}
+	}
+	printf("created %d CQs\n", k);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	alarm(60);
@@ -382,8 +462,12 @@ int main(int argc, char **argv)
 		return err_place(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "reuse"))
 		return reuse(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "reset-busy"))
+		return reset_busy(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "hold"))
 		return hold(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "cq-hog"))
+		return cq_hog(argv[2], atoi(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "steal"))
 		return steal(strtoul(argv[2], NULL, 0), argv[3], argv[4]);
 	fprintf(stderr, "usage: see the comment at the top of siw_target.c\n");

@@ -22,7 +22,9 @@ Cases with tests/hostile/siw_target:
   err-place       RDMA WRITEs streamed at siw_target err-place, which moves
                   its QP to Error on the peer's first Send;
   reuse-silent    listens for siw_target reuse: the first connection stays
-                  open and silent, the second must carry a Send 12 s on.
+                  open and silent, the second must carry a Send 12 s on;
+  slow-sink       listens for siw_target reset-busy and reads every
+                  connection slowly, until killed.
 Exit 0 when siw did what the case expects, 1 otherwise.
 """
 import socket
@@ -156,6 +158,26 @@ def err_place(addr, port):
     print("%d batches of Writes sent" % i)
 
 
+def slow_sink(addr, port):
+    """Takes connections until killed and reads each slowly, so that
+    siw's transmitter is always in the middle of something."""
+    import threading
+    lsock = ip.Peer.listen(addr, port, rcvbuf=4096)
+    print("listening", flush=True)
+
+    def drain(p):
+        try:
+            while p.s.recv(4096):
+                time.sleep(0.002)
+        except (OSError, socket.timeout):
+            pass
+        p.close()
+
+    while True:
+        p = ip.Peer.accept(lsock, timeout=120)
+        threading.Thread(target=drain, args=(p,), daemon=True).start()
+
+
 def reuse_silent(addr, port):
     lsock = ip.Peer.listen(addr, port)
     print("listening", flush=True)
@@ -186,6 +208,8 @@ def main():
         ird_exceeded(addr, port)
     elif case == "err-place":
         err_place(addr, port)
+    elif case == "slow-sink":
+        slow_sink(addr, port)
     elif case == "reuse-silent":
         reuse_silent(addr, port)
     else:

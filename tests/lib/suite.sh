@@ -80,6 +80,18 @@ sweep() {
 	done
 }
 
+# kmemleak (the debug lane's kernel) scans only when asked: after each
+# test, so that a leak shows in the kernel log of the test that made it,
+# or of the next one (an object is reported once it is 5 s old). What
+# the boot left is forgotten first.
+kmemleak=/sys/kernel/debug/kmemleak
+[ -e /sys/kernel/debug/kmemleak ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+[ -e $kmemleak ] || kmemleak=''
+if [ -n "$kmemleak" ]; then
+	echo scan > $kmemleak
+	echo clear > $kmemleak
+fi
+
 echo "<4>siw-suite: boot log saved, clearing" > /dev/kmsg
 dmesg > "$out/boot.dmesg"
 dmesg -C
@@ -117,6 +129,11 @@ run_test() {
 	while IFS= read -r line; do
 		reasons+=("$line")
 	done < <(sweep)
+	if [ -n "$kmemleak" ]; then
+		echo scan > $kmemleak
+		grep -q . $kmemleak && cat $kmemleak > "$out/$name.kmemleak"
+		echo clear > $kmemleak
+	fi
 	dmesg > "$out/$name.dmesg"
 	dmesg -C
 	# Some reports repeat until the VM dies (a leaked netdev is announced

@@ -7,7 +7,8 @@
 # both start at MO 0, the wrong RTR message, FPDUs before the MPA Reply,
 # remote invalidation of an ordinary MR, Read Requests beyond the IRD,
 # Writes to a QP in Error, a QP reconnected while its old stream waits
-# for a silent peer, and a QP of another process bound by number.
+# for a silent peer, ERR and RESET while the transmitter is busy, and a
+# QP of another process bound by number.
 # Each case must end as the RFCs and verbs say (a Terminate with the
 # right reason, an error completion, a refusal), and siw must serve a
 # verified rping afterwards with a clean kernel log.
@@ -98,6 +99,19 @@ timeout 60 "$target" reuse "$TEST_IP4" $PORT > "$LOGS/target-reuse.log" 2>&1 < /
 	log_fail "$LOGS/target-reuse.log" "reuse"
 sed 's/^/  | /' "$LOGS/target-reuse.log"
 wait "$BG_PID" || log_fail "$LOGS/peer-reuse.log" "reuse-silent"
+
+# ERR and at once RESET while the transmitter is in the middle of Sends
+# that a slowly reading peer holds up, then the QP connected again.
+new_port
+bg python3 "$cases" slow-sink "$TEST_IP4" $PORT > "$LOGS/peer-sink.log" 2>&1 < /dev/null
+sink=$BG_PID
+wait_for -t 30 listening $PORT || log_fail "$LOGS/peer-sink.log" "the peer did not listen"
+echo "\$ siw_target reset-busy $TEST_IP4 $PORT 20"
+timeout 120 "$target" reset-busy "$TEST_IP4" $PORT 20 > "$LOGS/target-busy.log" 2>&1 < /dev/null ||
+	log_fail "$LOGS/target-busy.log" "reset-busy"
+sed 's/^/  | /' "$LOGS/target-busy.log"
+kill -9 "$sink" 2>/dev/null
+wait "$sink" 2>/dev/null
 
 # Another process's QP, named by number.
 bg "$target" hold "$TEST_IP4" > "$LOGS/target-hold.log" 2>&1 < /dev/null

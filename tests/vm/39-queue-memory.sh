@@ -1,0 +1,45 @@
+#!/bin/bash
+# vm-timeout: 240
+# Queue memory a process asks for is charged to its memory cgroup
+# (issue 16, D9): in a cgroup limited to 64 MiB, a process creating CQs
+# of the largest size (8 MiB of ring each) must be stopped by the limit
+# after at most eight of them, with ENOMEM from ibv_create_cq, not by
+# the cgroup's OOM killer. On 40cc671 the rings were not charged and it
+# held all 40 (320 MiB) in the 64 MiB cgroup.
+. "$(dirname "$0")/../lib/traffic.sh"
+
+load_under_test
+dummy_dev
+
+target=$SIW_TOP/build/tests/siw_target
+cg=/sys/fs/cgroup
+if ! grep -q memory "$cg/cgroup.controllers" 2>/dev/null; then
+	mkdir -p "$cg"
+	must mount -t cgroup2 none "$cg"
+	at_exit "umount $cg"
+fi
+echo +memory > "$cg/cgroup.subtree_control" 2>/dev/null
+must mkdir "$cg/siwtest"
+at_exit "rmdir $cg/siwtest"
+echo 64M > "$cg/siwtest/memory.max" || fail "cannot limit the test cgroup's memory"
+
+echo "\$ siw_target cq-hog $TEST_IP4 40  (in a cgroup of 64 MiB)"
+sh -c "echo \$\$ > $cg/siwtest/cgroup.procs && exec $target cq-hog $TEST_IP4 40" \
+	> "$LOGS/hog.log" 2>&1 < /dev/null
+rc=$?
+sed 's/^/  | /' "$LOGS/hog.log"
+ooms=$(awk '/^oom_kill /{print $2}' "$cg/siwtest/memory.events")
+k=$(awk '/^created /{print $2}' "$LOGS/hog.log")
+[ "${ooms:-0}" = 0 ] || fail "the cgroup's OOM killer ran ($ooms kill(s)): ENOMEM expected"
+[ -n "$k" ] || fail "siw_target ended with status $rc before it was done"
+[ "$k" -le 8 ] || fail "$k CQs of 8 MiB in a 64 MiB cgroup: their memory is not charged"
+[ "$k" -ge 1 ] || fail "not even one CQ could be created"
+grep -q "Cannot allocate memory" "$LOGS/hog.log" ||
+	fail "the CQ over the limit did not fail with ENOMEM"
+
+# The CQs went with the process: a fresh one of the same size works.
+sh -c "exec $target cq-hog $TEST_IP4 1" > "$LOGS/one.log" 2>&1 < /dev/null
+grep -q '^created 1 CQs' "$LOGS/one.log" || log_fail "$LOGS/one.log" "a CQ outside the cgroup failed"
+
+finish
+exit 0
