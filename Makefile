@@ -19,7 +19,10 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 KBUILD_OPTS := KCFLAGS=-Werror $(if $(C),C=$(C)) $(if $(W),W=$(W))
 
 INSTALLED_KDIRS := $(wildcard /lib/modules/*/build/Makefile)
-INSTALLED_KVERS := $(patsubst /lib/modules/%/build/Makefile,%,$(INSTALLED_KDIRS))
+# The debug lane's kernel (tools/build-debug-kernel) is built for by
+# make check-debug alone.
+INSTALLED_KVERS := $(filter-out %-siwdebug,\
+	$(patsubst /lib/modules/%/build/Makefile,%,$(INSTALLED_KDIRS)))
 
 .PHONY: all modules all-kernels install clean clean-intree check check-debug tests headers-check \
 	intree-siw bench

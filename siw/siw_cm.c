@@ -577,7 +577,12 @@ static void siw_cep_got_request(struct siw_cep *cep)
 		cep->ord = SIW_MAX_ORD;
 	}
 
-	mutex_lock(&lcep->lock);
+	/*
+	 * A connection's endpoint takes its listener's lock inside its own,
+	 * never the other way round (siw_cep_accept_all() only queues work
+	 * for the endpoints it creates): one level of nesting in one class.
+	 */
+	mutex_lock_nested(&lcep->lock, SINGLE_DEPTH_NESTING);
 	if (lcep->state != SIW_CEP_LISTEN) {
 		mutex_unlock(&lcep->lock);
 		siw_cep_close(cep, true, false);

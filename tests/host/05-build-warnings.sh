@@ -11,6 +11,8 @@ find "$work/siw" -name '*.o' -o -name '*.ko' -o -name '.*.cmd' | xargs rm -f
 
 n=0
 for kdir in /lib/modules/*/build; do
+	# The debug lane's kernel (make check-debug) builds siw.ko itself.
+	[[ $kdir == */*-siwdebug/* ]] && continue
 	[ -f "$kdir/Makefile" ] || continue
 	kver=$(basename "$(dirname "$kdir")")
 	log=$work/build-$kver.log

@@ -10,6 +10,7 @@ trap 'rm -rf "$stage"' EXIT
 
 n=0
 for kdir in /lib/modules/*/build; do
+	[[ $kdir == */*-siwdebug/* ]] && continue
 	[ -f "$kdir/Makefile" ] || continue
 	kver=$(basename "$(dirname "$kdir")")
 	echo "== $kver"

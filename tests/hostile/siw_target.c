@@ -293,10 +293,24 @@ static struct rdma_cm_id *connect_by_number(struct conn *c,
 	return id;
 }
 
+/* A client's verbs and a QP of its own, on the device that reaches ai. */
+static void client_setup(struct conn *c, struct rdma_addrinfo *ai)
+{
+	struct rdma_cm_id *probe;
+
+	c->ch = rdma_create_event_channel();
+	if (!c->ch || rdma_create_id(c->ch, &probe, NULL, RDMA_PS_TCP) ||
+	    rdma_resolve_addr(probe, ai->ai_src_addr, ai->ai_dst_addr, 2000))
+		die("resolve addr");
+	rdma_ack_cm_event(wait_event(c, RDMA_CM_EVENT_ADDR_RESOLVED));
+	setup_verbs(c, probe->verbs);
+	c->qp = create_qp(c);
+}
+
 static int reuse(const char *addr, const char *port)
 {
 	struct rdma_addrinfo *ai = resolve(addr, port, 0);
-	struct rdma_cm_id *probe, *first, *second;
+	struct rdma_cm_id *first, *second;
 	struct conn c = {};
 	struct ibv_sge sge;
 	struct ibv_send_wr wr = { .sg_list = &sge, .num_sge = 1,
@@ -305,13 +319,7 @@ static int reuse(const char *addr, const char *port)
 	struct ibv_wc wc;
 	int refused;
 
-	c.ch = rdma_create_event_channel();
-	if (!c.ch || rdma_create_id(c.ch, &probe, NULL, RDMA_PS_TCP) ||
-	    rdma_resolve_addr(probe, ai->ai_src_addr, ai->ai_dst_addr, 2000))
-		die("resolve addr");
-	rdma_ack_cm_event(wait_event(&c, RDMA_CM_EVENT_ADDR_RESOLVED));
-	setup_verbs(&c, probe->verbs);
-	c.qp = create_qp(&c);
+	client_setup(&c, ai);
 
 	first = connect_by_number(&c, ai, c.qp->qp_num, c.qp, &refused);
 	if (!first)
@@ -347,7 +355,7 @@ static int reuse(const char *addr, const char *port)
 static int reset_busy(const char *addr, const char *port, int n)
 {
 	struct rdma_addrinfo *ai = resolve(addr, port, 0);
-	struct rdma_cm_id *probe, *id;
+	struct rdma_cm_id *id;
 	struct conn c = {};
 	struct ibv_sge sge;
 	struct ibv_send_wr wr = { .sg_list = &sge, .num_sge = 1,
@@ -355,13 +363,7 @@ static int reset_busy(const char *addr, const char *port, int n)
 	struct ibv_wc wc;
 	int i, k, refused;
 
-	c.ch = rdma_create_event_channel();
-	if (!c.ch || rdma_create_id(c.ch, &probe, NULL, RDMA_PS_TCP) ||
-	    rdma_resolve_addr(probe, ai->ai_src_addr, ai->ai_dst_addr, 2000))
-		die("resolve addr");
-	rdma_ack_cm_event(wait_event(&c, RDMA_CM_EVENT_ADDR_RESOLVED));
-	setup_verbs(&c, probe->verbs);
-	c.qp = create_qp(&c);
+	client_setup(&c, ai);
 	sge.addr = (uintptr_t)c.buf;
 	sge.length = BUF_LEN;
 	sge.lkey = c.mr->lkey;

@@ -192,26 +192,25 @@ def reuse_silent(addr, port):
     first.close()
 
 
+CASES = {
+    "mo0-twice": mo0_twice,
+    "rtr-wrong": lambda a, p: rtr(a, p, False),
+    "rtr-right": lambda a, p: rtr(a, p, True),
+    "early-fpdu": early_fpdu,
+    "send-inv-mr": send_inv_mr,
+    "ird-exceeded": ird_exceeded,
+    "err-place": err_place,
+    "slow-sink": slow_sink,
+    "reuse-silent": reuse_silent,
+}
+
+
 def main():
     case, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if case.startswith("rresp-"):
         rresp(addr, port, case[6:])
-    elif case == "mo0-twice":
-        mo0_twice(addr, port)
-    elif case in ("rtr-wrong", "rtr-right"):
-        rtr(addr, port, case == "rtr-right")
-    elif case == "early-fpdu":
-        early_fpdu(addr, port)
-    elif case == "send-inv-mr":
-        send_inv_mr(addr, port)
-    elif case == "ird-exceeded":
-        ird_exceeded(addr, port)
-    elif case == "err-place":
-        err_place(addr, port)
-    elif case == "slow-sink":
-        slow_sink(addr, port)
-    elif case == "reuse-silent":
-        reuse_silent(addr, port)
+    elif case in CASES:
+        CASES[case](addr, port)
     else:
         sys.exit("unknown case " + case)
 
