@@ -344,6 +344,19 @@ enum siw_mpa_rtr {
 			  SIW_MPA_RTR_READ
 };
 
+/* The opcode of an RFC 6581 ready-to-receive message of type rtr. */
+static inline __u8 siw_mpa_rtr_opcode(__u8 rtr)
+{
+	switch (rtr) {
+	case SIW_MPA_RTR_WRITE:
+		return SIW_RDMAP_WRITE;
+	case SIW_MPA_RTR_READ:
+		return SIW_RDMAP_READ_REQ;
+	default:
+		return SIW_RDMAP_SEND;
+	}
+}
+
 struct siw_mpa_info {
 	__u32 flags;		/* enum siw_mpa_info_flags */
 	__u8 rev;

@@ -265,8 +265,7 @@ struct siw_rx {
 	u32 send_len;			/* bytes of the current Send so far */
 	u32 rresp_len;			/* and of the current Read Response */
 	bool send_active;		/* a Send is under way (rqe taken) */
-	bool rtr_pending;		/* responder waits for the RTR */
-	u8 rtr_type;			/* which SIW_MPA_RTR_* it must be */
+	u8 rtr_pending;			/* responder waits for this RTR */
 	bool rtr_read_reply;		/* initiator: RTR read response due */
 	u32 msgs_in;			/* messages received whole, any kind */
 };
@@ -428,11 +427,6 @@ static inline void siw_wqe_flags_release(__u16 *flags, u16 val)
 }
 
 /*
- * The SQE the transmitter starts next is posted and its slot free to
- * start (a full ring's oldest slot is still awaiting completion).
- * Caller holds sq_lock.
- */
-/*
  * Whether the peer's messages may still be placed and its Read Requests
  * served: only while connected or closing gracefully (RTS, SQD). The
  * receive engine tests this per segment and per piece of payload, and
@@ -446,6 +440,11 @@ static inline bool siw_qp_rx_open(struct siw_qp *qp)
 	return state == IB_QPS_RTS || state == IB_QPS_SQD;
 }
 
+/*
+ * The SQE the transmitter starts next is posted and its slot free to
+ * start (a full ring's oldest slot is still awaiting completion).
+ * Caller holds sq_lock.
+ */
 static inline bool siw_sq_next_posted(struct siw_qp *qp)
 {
 	return qp->sq_tx - qp->sq_get < qp->num_sqe &&
@@ -585,6 +584,14 @@ void siw_tx_unhold(struct siw_qp *qp);
 int siw_rx_data(struct siw_qp *qp, struct sock *sk);
 void siw_rx_release(struct siw_qp *qp);
 void siw_rx_init(struct siw_qp *qp, bool crc, u8 rtr_pending);
+
+/*
+ * Memory a process's verbs make the kernel allocate for it: charged to
+ * its memory cgroup, and at the cgroup's limit the verb fails with
+ * ENOMEM instead of waking the cgroup's OOM killer (__GFP_RETRY_MAYFAIL).
+ */
+#define SIW_GFP_USER_QUEUE	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | \
+				 __GFP_NOWARN)
 
 /* siw_cm.c */
 int siw_cm_init(void);

@@ -145,9 +145,8 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 		if (rv)
 			goto err_sq;
 	}
-	qp->wqe = kvcalloc(qp->num_sqe, sizeof(*qp->wqe), udata ?
-			   GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN :
-			   GFP_KERNEL);
+	qp->wqe = kvcalloc(qp->num_sqe, sizeof(*qp->wqe),
+			   udata ? SIW_GFP_USER_QUEUE : GFP_KERNEL);
 	if (!qp->wqe) {
 		rv = -ENOMEM;
 		goto err_charge;
@@ -539,16 +538,18 @@ static int siw_qp_check_attrs(struct siw_qp *qp, const struct ib_qp_attr *attr,
  * the stream is still attached after the wait (a connection manager
  * that does not respond), so that RESET fails rather than hangs.
  */
+static bool siw_qp_bound(struct siw_qp *qp)
+{
+	return READ_ONCE(qp->llp) || atomic_read(&qp->zc_inflight);
+}
+
 static int siw_qp_wait_unbound(struct siw_qp *qp)
 {
 	long left;
 
-	if (!qp->llp && !atomic_read(&qp->zc_inflight))
-		return 0;
 	siw_qp_llp_abort(qp);
 	up_write(&qp->state_lock);
-	left = wait_event_timeout(qp->zc_wait, !READ_ONCE(qp->llp) &&
-				  !atomic_read(&qp->zc_inflight),
+	left = wait_event_timeout(qp->zc_wait, !siw_qp_bound(qp),
 				  SIW_QP_UNBIND_TIMEOUT);
 	down_write(&qp->state_lock);
 	if (!left) {
@@ -588,7 +589,7 @@ again:
 		goto out;
 	if (how == SIW_T_PAST)
 		next = cur;
-	if (next == IB_QPS_RESET && (qp->llp || atomic_read(&qp->zc_inflight))) {
+	if (next == IB_QPS_RESET && siw_qp_bound(qp)) {
 		rv = siw_qp_wait_unbound(qp);
 		if (rv)
 			goto out;

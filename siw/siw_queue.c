@@ -46,13 +46,12 @@ static void siw_queue_pages_free(struct page **pages, unsigned long n)
 	kvfree(pages);
 }
 
-/*
- * Charged to the process's memory cgroup; at the cgroup's limit the
- * allocation fails and the verb returns ENOMEM instead of waking the
- * cgroup's OOM killer (__GFP_RETRY_MAYFAIL).
- */
-#define SIW_GFP_USER_QUEUE	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | \
-				 __GFP_NOWARN)
+static void siw_queue_entry_free(struct siw_queue_entry *entry)
+{
+	vunmap(entry->addr);
+	siw_queue_pages_free(entry->pages, entry->npages);
+	kfree(entry);
+}
 
 /* Zeroed, page-aligned memory a process may map, charged to its memcg. */
 static void *siw_queue_vmap(size_t len, struct page ***pagesp)
@@ -128,9 +127,7 @@ int siw_queue_alloc(struct siw_queue *q, size_t size, struct ib_udata *udata,
 					       &entry->rdma_entry, len,
 					       SIW_MMAP_MIN_PGOFF, U32_MAX);
 	if (rv) {
-		vunmap(entry->addr);
-		siw_queue_pages_free(entry->pages, entry->npages);
-		kfree(entry);
+		siw_queue_entry_free(entry);
 		goto err_charge;
 	}
 	q->entry = &entry->rdma_entry;
@@ -179,9 +176,5 @@ int siw_mmap(struct ib_ucontext *uctx, struct vm_area_struct *vma)
 
 void siw_mmap_free(struct rdma_user_mmap_entry *rdma_entry)
 {
-	struct siw_queue_entry *entry = to_siw_queue_entry(rdma_entry);
-
-	vunmap(entry->addr);
-	siw_queue_pages_free(entry->pages, entry->npages);
-	kfree(entry);
+	siw_queue_entry_free(to_siw_queue_entry(rdma_entry));
 }

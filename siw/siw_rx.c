@@ -333,20 +333,9 @@ static int siw_rx_read_req(struct siw_qp *qp)
 static int siw_rx_rtr(struct siw_qp *qp)
 {
 	struct siw_ddp_info *info = &qp->rx.info;
-	u8 want;
 
-	switch (qp->rx.rtr_type) {
-	case SIW_MPA_RTR_WRITE:
-		want = SIW_RDMAP_WRITE;
-		break;
-	case SIW_MPA_RTR_READ:
-		want = SIW_RDMAP_READ_REQ;
-		break;
-	default:
-		want = SIW_RDMAP_SEND;
-		break;
-	}
-	if (info->payload_len || !info->last || info->opcode != want)
+	if (info->payload_len || !info->last ||
+	    info->opcode != siw_mpa_rtr_opcode(qp->rx.rtr_pending))
 		return siw_rx_fail(qp, SIW_TERM_LAYER_LLP, SIW_LLP_ETYPE_MPA,
 				   SIW_LLP_ECODE_REQ_REP);
 	if (info->opcode == SIW_RDMAP_READ_REQ && info->rreq.size)
@@ -576,7 +565,7 @@ static int siw_rx_fpdu_done(struct siw_qp *qp)
 		WRITE_ONCE(rx->msgs_in, rx->msgs_in + 1);
 
 	if (rx->rtr_pending) {
-		rx->rtr_pending = false;
+		rx->rtr_pending = 0;
 		if (info->opcode == SIW_RDMAP_READ_REQ) {
 			struct siw_irq_entry *e = &qp->irq[qp->irq_put % SIW_MAX_IRD];
 			unsigned long flags;
@@ -754,7 +743,6 @@ void siw_rx_init(struct siw_qp *qp, bool crc, u8 rtr_pending)
 	for (i = 0; i < SIW_DDP_NUM_QN; i++)
 		rx->msn[i] = 1;
 	rx->crc_on = crc;
-	rx->rtr_pending = !!rtr_pending;
-	rx->rtr_type = rtr_pending;
+	rx->rtr_pending = rtr_pending;
 	siw_rx_next_fpdu(rx);
 }

@@ -356,11 +356,9 @@ static int siw_tx_build_wqe(struct siw_qp *qp, struct socket *sock)
 					 wqe->sent, len, wqe->zc_pending ?
 					 SIW_TX_ZC : SIW_TX_COPY);
 
-		if (rv == -EFAULT) {
-			/* A local fast registration changed under the WR. */
+		/* A local fast registration changed under the WR. */
+		if (rv == -EFAULT)
 			wqe->status = SIW_ABI_WC_LOC_PROT_ERR;
-			siw_qp_local_error(qp);
-		}
 		if (rv)
 			return rv;
 	}
@@ -733,20 +731,20 @@ static void siw_tx_drop_irq(struct siw_qp *qp)
 /* The ready-to-receive message of an RFC 6581 initiator. */
 static void siw_tx_rtr(struct siw_qp *qp)
 {
-	struct siw_ddp_info info = { .last = 1 };
+	struct siw_ddp_info info = {
+		.opcode = siw_mpa_rtr_opcode(qp->rtr),
+		.last = 1,
+	};
 
-	switch (qp->rtr) {
-	case SIW_MPA_RTR_WRITE:
-		info.opcode = SIW_RDMAP_WRITE;
+	switch (info.opcode) {
+	case SIW_RDMAP_WRITE:
 		info.tagged = 1;
 		break;
-	case SIW_MPA_RTR_READ:
-		info.opcode = SIW_RDMAP_READ_REQ;
+	case SIW_RDMAP_READ_REQ:
 		info.msn = ++qp->tx.ddp_msn[SIW_DDP_QN_READ_REQ];
 		qp->rx.rtr_read_reply = true;
 		break;
 	default:
-		info.opcode = SIW_RDMAP_SEND;
 		info.msn = ++qp->tx.ddp_msn[SIW_DDP_QN_SEND];
 		break;
 	}
@@ -802,7 +800,9 @@ static void siw_tx_error(struct siw_qp *qp, int rv)
 		siw_qp_fatal(qp, &revoked, NULL, 0);
 		break;
 	case -EFAULT:
-		break;	/* the work request failed, and the QP with it */
+		/* Our own work request failed; its status says how. */
+		siw_qp_local_error(qp);
+		break;
 	default:
 		clear_bit(SIW_QP_F_TERM_SEND, &qp->flags);
 		qp->tx.busy = false;

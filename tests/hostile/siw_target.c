@@ -248,6 +248,19 @@ static int err_place(const char *addr, const char *port)
 	return 0;
 }
 
+/* An id on a new event channel of c's, its address resolved to ai's. */
+static struct rdma_cm_id *resolved_id(struct conn *c, struct rdma_addrinfo *ai)
+{
+	struct rdma_cm_id *id;
+
+	c->ch = rdma_create_event_channel();
+	if (!c->ch || rdma_create_id(c->ch, &id, NULL, RDMA_PS_TCP) ||
+	    rdma_resolve_addr(id, ai->ai_src_addr, ai->ai_dst_addr, 2000))
+		die("resolve addr");
+	rdma_ack_cm_event(wait_event(c, RDMA_CM_EVENT_ADDR_RESOLVED));
+	return id;
+}
+
 /*
  * Connects QP number qpn (moving qp, if ours, to INIT first). Returns the
  * connected id, or NULL with *refused set if rdma_connect() itself
@@ -262,15 +275,10 @@ static struct rdma_cm_id *connect_by_number(struct conn *c,
 		.responder_resources = 1, .initiator_depth = 1,
 		.qp_num = qpn,
 	};
-	struct rdma_cm_id *id;
+	/* Each connection its own channel: the old one's events stay there. */
+	struct rdma_cm_id *id = resolved_id(c, ai);
 	struct rdma_cm_event *ev;
 
-	/* Each connection its own channel: the old one's events stay there. */
-	c->ch = rdma_create_event_channel();
-	if (!c->ch || rdma_create_id(c->ch, &id, NULL, RDMA_PS_TCP) ||
-	    rdma_resolve_addr(id, ai->ai_src_addr, ai->ai_dst_addr, 2000))
-		die("resolve addr");
-	rdma_ack_cm_event(wait_event(c, RDMA_CM_EVENT_ADDR_RESOLVED));
 	if (rdma_resolve_route(id, 2000))
 		die("resolve route");
 	rdma_ack_cm_event(wait_event(c, RDMA_CM_EVENT_ROUTE_RESOLVED));
@@ -296,14 +304,7 @@ static struct rdma_cm_id *connect_by_number(struct conn *c,
 /* A client's verbs and a QP of its own, on the device that reaches ai. */
 static void client_setup(struct conn *c, struct rdma_addrinfo *ai)
 {
-	struct rdma_cm_id *probe;
-
-	c->ch = rdma_create_event_channel();
-	if (!c->ch || rdma_create_id(c->ch, &probe, NULL, RDMA_PS_TCP) ||
-	    rdma_resolve_addr(probe, ai->ai_src_addr, ai->ai_dst_addr, 2000))
-		die("resolve addr");
-	rdma_ack_cm_event(wait_event(c, RDMA_CM_EVENT_ADDR_RESOLVED));
-	setup_verbs(c, probe->verbs);
+	setup_verbs(c, resolved_id(c, ai)->verbs);
 	c->qp = create_qp(c);
 }
 
