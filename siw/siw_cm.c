@@ -438,6 +438,27 @@ static void siw_cep_mpa_error(struct siw_cep *cep, int rv, const char *what)
 			       rv);
 }
 
+/* The peer closed or reset the stream, or TCP gave up on it. */
+static bool siw_cep_sock_dead(struct siw_cep *cep)
+{
+	int st = READ_ONCE(cep->sock->sk->sk_state);
+
+	return st != TCP_ESTABLISHED && st != TCP_SYN_SENT &&
+	       st != TCP_SYN_RECV;
+}
+
+/*
+ * Just entered RDMA mode: a FIN or reset that came with the MPA frame
+ * raised its state change while the handshake had the socket, and that
+ * event was taken for the handshake's. Look again in RDMA mode, where
+ * a dead socket ends the connection.
+ */
+static void siw_cep_recheck_sock(struct siw_cep *cep)
+{
+	if (siw_cep_sock_dead(cep))
+		siw_cep_kick(cep, SIW_CEP_EV_SOCK);
+}
+
 /* ---- active side ---------------------------------------------------- */
 
 static int siw_cep_send_request(struct siw_cep *cep, const void *pd, u16 pd_len)
@@ -519,6 +540,7 @@ static void siw_cep_got_reply(struct siw_cep *cep)
 	siw_rx_data(cep->qp, cep->sock->sk);
 	release_sock(cep->sock->sk);
 	siw_tx_schedule(cep->qp);
+	siw_cep_recheck_sock(cep);
 }
 
 /* ---- passive side --------------------------------------------------- */
@@ -637,14 +659,6 @@ static void siw_cep_accept_all(struct siw_cep *lcep)
 }
 
 /* ---- the state machine ---------------------------------------------- */
-
-static bool siw_cep_sock_dead(struct siw_cep *cep)
-{
-	int st = READ_ONCE(cep->sock->sk->sk_state);
-
-	return st != TCP_ESTABLISHED && st != TCP_SYN_SENT &&
-	       st != TCP_SYN_RECV;
-}
 
 static void siw_cep_work(struct work_struct *work)
 {
@@ -957,6 +971,7 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 	release_sock(cep->sock->sk);
 	/* Work posted while the QP waited for its stream goes out now. */
 	siw_tx_schedule(cep->qp);
+	siw_cep_recheck_sock(cep);
 	mutex_unlock(&cep->lock);
 	siw_cep_put(cep);	/* provider_data's: the cm_id ref holds now */
 	return 0;

@@ -27,14 +27,27 @@
  *   siw_target steal QPN ADDR PORT
  *	Asks rdma_cm to connect QP number QPN, which another process owns.
  *	Exits 0 if that is refused, 1 if it was connected.
+ *   siw_target fuzz-serve ADDR PORT
+ *	Server for tests/fuzz/stream_fuzz.c, until killed: accepts every
+ *	connection, with a QP whose receive queue is filled once, and
+ *	names in its MPA Reply (struct fuzz_info) a region the peer may
+ *	write, one it may read (filled with fuzz_pattern()) and its
+ *	receive queue. A connection that ends is torn down, nothing more.
+ *   siw_target fuzz-client ADDR PORT
+ *	Client for stream_fuzz, until killed: connects, names the same in
+ *	its MPA Request, and issues RDMA READs of random size from the
+ *	region the peer's Reply names, one after another, until the
+ *	connection fails; then connects again.
  *   siw_target cq-hog ADDR N
  *	Creates up to N CQs of the largest size on the device of ADDR,
  *	holding them all, and prints "created K CQs" when one fails or
  *	all N are there. The caller judges K.
  *
- * SIGALRM ends a run that hangs after 60 s.
+ * SIGALRM ends a run that hangs after 60 s (not the fuzz modes).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,6 +471,261 @@ static int cq_hog(const char *addr, int n)
 	return 0;
 }
 
+/* ---- the siw side of stream_fuzz ------------------------------------ */
+
+#define FUZZ_REGION	(64 * 1024)
+#define FUZZ_RQ_DEPTH	128
+#define FUZZ_RECV_LEN	512
+#define FUZZ_CONNS	16
+
+/* Big endian; tests/fuzz/stream_fuzz.c reads the same layout. */
+struct fuzz_info {
+	uint64_t wr_addr;
+	uint32_t wr_rkey;
+	uint32_t wr_len;
+	uint64_t rd_addr;
+	uint32_t rd_rkey;
+	uint32_t rd_len;
+	uint32_t rq_depth;
+	uint32_t recv_len;
+} __attribute__((packed));
+
+/* As stream_fuzz's pattern(): both sides know what a region holds. */
+static uint8_t fuzz_pattern(uint64_t off)
+{
+	return (uint8_t)(off * 131 + (off >> 8) + 7);
+}
+
+struct fuzz_dev {
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_mr *wr, *rd, *rq;
+	struct fuzz_info info;
+};
+
+static void fuzz_dev_setup(struct fuzz_dev *d, struct ibv_context *ctx)
+{
+	uint8_t *wr = calloc(1, FUZZ_REGION), *rd = malloc(FUZZ_REGION);
+	uint8_t *rq = malloc(FUZZ_RQ_DEPTH * FUZZ_RECV_LEN);
+	int i;
+
+	if (!wr || !rd || !rq)
+		die("malloc");
+	for (i = 0; i < FUZZ_REGION; i++)
+		rd[i] = fuzz_pattern(i);
+	d->pd = ibv_alloc_pd(ctx);
+	d->cq = d->pd ? ibv_create_cq(ctx, 4096, NULL, NULL, 0) : NULL;
+	if (!d->cq)
+		die("verbs setup");
+	d->wr = ibv_reg_mr(d->pd, wr, FUZZ_REGION,
+			   IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
+	d->rd = ibv_reg_mr(d->pd, rd, FUZZ_REGION, IBV_ACCESS_REMOTE_READ);
+	d->rq = ibv_reg_mr(d->pd, rq, FUZZ_RQ_DEPTH * FUZZ_RECV_LEN,
+			   IBV_ACCESS_LOCAL_WRITE);
+	if (!d->wr || !d->rd || !d->rq)
+		die("ibv_reg_mr");
+	d->info.wr_addr = htobe64((uintptr_t)wr);
+	d->info.wr_rkey = htobe32(d->wr->rkey);
+	d->info.wr_len = htobe32(FUZZ_REGION);
+	d->info.rd_addr = htobe64((uintptr_t)rd);
+	d->info.rd_rkey = htobe32(d->rd->rkey);
+	d->info.rd_len = htobe32(FUZZ_REGION);
+	d->info.rq_depth = htobe32(FUZZ_RQ_DEPTH);
+	d->info.recv_len = htobe32(FUZZ_RECV_LEN);
+}
+
+/* A QP on id with its receive queue full; 0 or -1. */
+static int fuzz_qp(struct fuzz_dev *d, struct rdma_cm_id *id)
+{
+	struct ibv_qp_init_attr qa = {
+		.send_cq = d->cq, .recv_cq = d->cq, .qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 8, .max_recv_wr = FUZZ_RQ_DEPTH,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	struct ibv_recv_wr wr = { .num_sge = 1 }, *bad;
+	struct ibv_sge sge = { .length = FUZZ_RECV_LEN, .lkey = d->rq->lkey };
+	int i;
+
+	if (rdma_create_qp(id, d->pd, &qa))
+		return -1;
+	wr.sg_list = &sge;
+	for (i = 0; i < FUZZ_RQ_DEPTH; i++) {
+		sge.addr = (uintptr_t)d->rq->addr + i * FUZZ_RECV_LEN;
+		if (ibv_post_recv(id->qp, &wr, &bad))
+			return -1;
+	}
+	return 0;
+}
+
+/* Completions only keep the CQ from overflowing; the fuzzer judges. */
+static void fuzz_poll(struct fuzz_dev *d)
+{
+	struct ibv_wc wc[64];
+
+	if (d->cq)
+		while (ibv_poll_cq(d->cq, 64, wc) > 0)
+			;
+}
+
+static void fuzz_nonblock(struct rdma_event_channel *ch)
+{
+	if (fcntl(ch->fd, F_SETFL, fcntl(ch->fd, F_GETFL) | O_NONBLOCK))
+		die("fcntl");
+}
+
+static int fuzz_serve(const char *addr, const char *port)
+{
+	struct rdma_addrinfo *ai = resolve(addr, port, 1);
+	struct rdma_event_channel *ch = rdma_create_event_channel();
+	struct rdma_conn_param param = {
+		.responder_resources = 8, .initiator_depth = 0,
+	};
+	struct fuzz_dev d = {};
+	struct rdma_cm_event *ev;
+	struct rdma_cm_id *listen, *id;
+	unsigned long accepted = 0;
+
+	if (!ch || rdma_create_id(ch, &listen, NULL, RDMA_PS_TCP) ||
+	    rdma_bind_addr(listen, ai->ai_src_addr) || rdma_listen(listen, 8))
+		die("listen");
+	fuzz_nonblock(ch);
+	printf("listening\n");
+	fflush(stdout);
+	for (;;) {
+		struct pollfd p = { .fd = ch->fd, .events = POLLIN };
+
+		fuzz_poll(&d);
+		if (poll(&p, 1, 20) < 1 || rdma_get_cm_event(ch, &ev))
+			continue;
+		id = ev->id;
+		switch (ev->event) {
+		case RDMA_CM_EVENT_CONNECT_REQUEST:
+			rdma_ack_cm_event(ev);
+			if (!d.pd)
+				fuzz_dev_setup(&d, id->verbs);
+			param.private_data = &d.info;
+			param.private_data_len = sizeof(d.info);
+			if (fuzz_qp(&d, id) || rdma_accept(id, &param)) {
+				if (id->qp)
+					rdma_destroy_qp(id);
+				rdma_destroy_id(id);
+				break;
+			}
+			if (++accepted % 1000 == 0) {
+				printf("%lu connections\n", accepted);
+				fflush(stdout);
+			}
+			break;
+		case RDMA_CM_EVENT_DISCONNECTED:
+		case RDMA_CM_EVENT_CONNECT_ERROR:
+		case RDMA_CM_EVENT_UNREACHABLE:
+		case RDMA_CM_EVENT_REJECTED:
+			rdma_ack_cm_event(ev);
+			rdma_destroy_qp(id);
+			rdma_destroy_id(id);
+			break;
+		default:
+			rdma_ack_cm_event(ev);
+		}
+	}
+	return 0;
+}
+
+/* One connection of fuzz-client: READs until one fails. */
+static void fuzz_client_conn(struct fuzz_dev *d, struct rdma_addrinfo *ai,
+			     unsigned int *seed)
+{
+	struct rdma_conn_param param = {
+		.responder_resources = 0, .initiator_depth = 4,
+		.private_data = &d->info, .private_data_len = sizeof(d->info),
+	};
+	struct ibv_send_wr wr = { .num_sge = 1, .opcode = IBV_WR_RDMA_READ,
+				  .send_flags = IBV_SEND_SIGNALED }, *bad;
+	struct conn c = {};
+	struct rdma_cm_event *ev;
+	struct rdma_cm_id *id = resolved_id(&c, ai);
+	struct ibv_sge sge;
+	uint64_t src_addr;
+	uint32_t src_rkey, src_len;
+	struct ibv_wc wc;
+	int i;
+
+	if (rdma_resolve_route(id, 2000))
+		die("resolve route");
+	rdma_ack_cm_event(wait_event(&c, RDMA_CM_EVENT_ROUTE_RESOLVED));
+	if (!d->pd)
+		fuzz_dev_setup(d, id->verbs);
+	if (fuzz_qp(d, id) || rdma_connect(id, &param))
+		goto out;
+	if (rdma_get_cm_event(c.ch, &ev))
+		die("rdma_get_cm_event");
+	if (ev->event != RDMA_CM_EVENT_ESTABLISHED ||
+	    ev->param.conn.private_data_len < 16) {
+		rdma_ack_cm_event(ev);
+		goto out;
+	}
+	memcpy(&src_addr, ev->param.conn.private_data, 8);
+	memcpy(&src_rkey, (uint8_t *)ev->param.conn.private_data + 8, 4);
+	memcpy(&src_len, (uint8_t *)ev->param.conn.private_data + 12, 4);
+	rdma_ack_cm_event(ev);
+	src_addr = be64toh(src_addr);
+	src_len = be32toh(src_len);
+	wr.sg_list = &sge;
+	wr.wr.rdma.rkey = be32toh(src_rkey);
+	sge.addr = (uintptr_t)d->wr->addr;
+	sge.lkey = d->wr->lkey;
+	fuzz_nonblock(c.ch);
+	for (i = 0; i < 64; i++) {
+		struct pollfd p = { .fd = c.ch->fd, .events = POLLIN };
+		int waited;
+
+		sge.length = rand_r(seed) % (8192 + 1);
+		if (sge.length > src_len)
+			sge.length = src_len;
+		wr.wr.rdma.remote_addr = src_addr +
+			rand_r(seed) % (src_len - sge.length + 1);
+		if (ibv_post_send(id->qp, &wr, &bad))
+			break;
+		for (waited = 0; waited < 5000; waited++) {
+			/* Receives the fuzzer's Sends took pass by. */
+			if (ibv_poll_cq(d->cq, 1, &wc) > 0 &&
+			    wc.qp_num == id->qp->qp_num &&
+			    (wc.status != IBV_WC_SUCCESS ||
+			     wc.opcode == IBV_WC_RDMA_READ))
+				break;
+			if (poll(&p, 1, 1) == 1)
+				goto out;	/* disconnected */
+		}
+		if (waited == 5000 || wc.status != IBV_WC_SUCCESS)
+			break;
+	}
+out:
+	rdma_disconnect(id);
+	fuzz_poll(d);
+	if (id->qp)
+		rdma_destroy_qp(id);
+	rdma_destroy_id(id);
+	rdma_destroy_event_channel(c.ch);
+	fuzz_poll(d);
+}
+
+static int fuzz_client(const char *addr, const char *port)
+{
+	struct rdma_addrinfo *ai = resolve(addr, port, 0);
+	struct fuzz_dev d = {};
+	unsigned int seed = getpid();
+	unsigned long n;
+
+	for (n = 1;; n++) {
+		fuzz_client_conn(&d, ai, &seed);
+		if (n % 1000 == 0) {
+			printf("%lu connections\n", n);
+			fflush(stdout);
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	alarm(60);
@@ -469,6 +737,14 @@ int main(int argc, char **argv)
 		return reset_busy(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "hold"))
 		return hold(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "fuzz-serve")) {
+		alarm(0);
+		return fuzz_serve(argv[2], argv[3]);
+	}
+	if (argc == 4 && !strcmp(argv[1], "fuzz-client")) {
+		alarm(0);
+		return fuzz_client(argv[2], argv[3]);
+	}
 	if (argc == 4 && !strcmp(argv[1], "cq-hog"))
 		return cq_hog(argv[2], atoi(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "steal"))

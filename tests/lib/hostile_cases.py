@@ -12,12 +12,15 @@ server then RDMA READs):
                   empty and not last;
   rtr-wrong       peer-to-peer with the RTR type the responder did not pick;
   rtr-right       the same with the agreed RTR: the READ must come;
-  early-fpdu      a bad FPDU right behind the MPA Request, before the Reply.
+  early-fpdu      a bad FPDU right behind the MPA Request, before the Reply;
+  request-fin     the MPA Request and at once a FIN: siw must end the stream
+                  once rping accepts, not hold it open in RDMA mode.
 Cases where the peer listens on ADDR:PORT for a siw rping client
 (rping -c, whose first Send advertises its buffer):
   send-inv-mr     a Send with Invalidate naming that ordinary MR;
   ird-exceeded    a second RDMA Read Request while the first one's
-                  response is still being sent, beyond the IRD of 1.
+                  response is still being sent, beyond the IRD of 1;
+  reply-fin       the MPA Reply and at once a FIN: siw must end the stream.
 Cases with tests/hostile/siw_target:
   err-place       RDMA WRITEs streamed at siw_target err-place, which moves
                   its QP to Error on the peer's first Send;
@@ -110,6 +113,49 @@ def early_fpdu(addr, port):
           p.expect_terminate(1, 2, 0x01))
 
 
+# How long siw may take to end a stream whose peer has closed its side.
+FIN_WAIT = 15
+
+
+def send_with_fin(s, frame):
+    """frame and the FIN in one segment: siw's socket sees the data and
+    the end of the stream in the same softirq, before its connection
+    manager looks."""
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    s.sendall(frame)
+    s.shutdown(socket.SHUT_WR)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+
+
+def request_fin(addr, port):
+    s = socket.create_connection((addr, port), timeout=FIN_WAIT)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    p = ip.Peer(s)
+    send_with_fin(s, p._frame(b"MPA ID Req Frame", ip.MPA_ENHANCED, 2,
+                              p._v2_word(1, 1, False, 0)))
+    # Both the FIN and the Request are in siw's hands before rping can
+    # accept; the Reply comes when it does.
+    p.expect_closed(FIN_WAIT)
+    print("siw ended the stream after the peer's FIN")
+
+
+def reply_fin(addr, port):
+    lsock = ip.Peer.listen(addr, port)
+    print("listening", flush=True)
+    lsock.settimeout(30)
+    s, _ = lsock.accept()
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    p = ip.Peer(s)
+    p.s.settimeout(FIN_WAIT)
+    flags, rev, pd = p._read_frame(b"MPA ID Req Frame")
+    rflags = ip.MPA_ENHANCED if rev == 2 and flags & ip.MPA_ENHANCED else 0
+    rpd = p._v2_word(1, 1, False, 0) if rflags else b""
+    send_with_fin(s, p._frame(b"MPA ID Rep Frame", rflags, rev, rpd))
+    p.expect_closed(FIN_WAIT)
+    print("siw ended the stream after the peer's FIN")
+
+
 def accept_rping(addr, port, rcvbuf=None, **kw):
     lsock = ip.Peer.listen(addr, port, rcvbuf)
     print("listening", flush=True)
@@ -197,6 +243,8 @@ CASES = {
     "rtr-wrong": lambda a, p: rtr(a, p, False),
     "rtr-right": lambda a, p: rtr(a, p, True),
     "early-fpdu": early_fpdu,
+    "request-fin": request_fin,
+    "reply-fin": reply_fin,
     "send-inv-mr": send_inv_mr,
     "ird-exceeded": ird_exceeded,
     "err-place": err_place,

@@ -5,6 +5,7 @@
 # (tests/lib/hostile_cases.py says what each case sends and expects):
 # Read Responses that do not answer their READ, a Send whose segments
 # both start at MO 0, the wrong RTR message, FPDUs before the MPA Reply,
+# a FIN right behind the MPA Request or Reply,
 # remote invalidation of an ordinary MR, Read Requests beyond the IRD,
 # Writes to a QP in Error, a QP reconnected while its old stream waits
 # for a silent peer, ERR and RESET while the transmitter is busy, and a
@@ -67,6 +68,9 @@ peer_case mo0-twice
 peer_case rtr-wrong
 peer_case rtr-right
 peer_case early-fpdu
+# A FIN that came with the MPA frame: the stream must still end.
+peer_case request-fin
+client_case reply-fin 64
 
 client_case send-inv-mr 64
 # TCP must not take the whole response into the socket at once: the

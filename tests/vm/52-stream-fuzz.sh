@@ -1,0 +1,124 @@
+#!/bin/bash
+# vm-timeout: 1500
+# The live-stream fuzzer (tests/fuzz/stream_fuzz.c) against siw over TCP
+# on the test device: MPA revision 1 and 2, CRC off and on, every RTR
+# type, then mostly valid FPDUs with mutated ones among them (every
+# header field, pad, CRC, Terminate and Read Request contents, raw
+# bytes, FPDUs cut off or split across TCP writes at every byte):
+#   1. siw as responder (siw_target fuzz-serve), the fuzzer connecting;
+#   2. siw as initiator (siw_target fuzz-client), the fuzzer listening,
+#      once plain and once with peer_to_peer and mpa_crc_enabled set.
+# The fuzzer checks everything siw sends back (see its header); all the
+# while siw_traffic runs verified WRITE/READ/SEND traffic on connections
+# of its own, every byte checked, and siw must serve a verified rping
+# afterwards, unload, and leave a clean kernel log.
+# SIW_FUZZ_FPDUS (default 1000000) is the FPDU count, split 80/10/10
+# over the three runs (siw as initiator costs a user-space reconnect per
+# stream, so there one FPDU in 256 is mutated rather than one in 64).
+# SIW_FUZZ_SEED fixes the fuzzer's seed (each run prints the one it used).
+. "$(dirname "$0")/../lib/traffic.sh"
+
+fuzz=$SIW_TOP/build/tests/stream_fuzz
+target=$SIW_TOP/build/tests/siw_target
+tr=$SIW_TOP/build/tests/siw_traffic
+for b in "$fuzz" "$target" "$tr"; do
+	[ -x "$b" ] || fail "$b is not built (make tests)"
+done
+total=${SIW_FUZZ_FPDUS:-1000000}
+seed=()
+[ -n "${SIW_FUZZ_SEED:-}" ] && seed=(--seed "$SIW_FUZZ_SEED")
+
+load_under_test
+dummy_dev
+
+new_port() {
+	PORT=$_next_port
+	_next_port=$((_next_port + 1))
+}
+
+# Verified traffic beside the fuzzing, in rounds until $LOGS/stop exists.
+new_port
+tport=$PORT
+bg "$tr" -s -S -b "$TEST_IP4" -p $tport > "$LOGS/traffic-server.log" 2>&1 < /dev/null
+tsrv=$BG_PID
+wait_for -t 30 listening $tport || log_fail "$LOGS/traffic-server.log" "siw_traffic did not listen"
+(
+	n=0
+	while [ ! -e "$LOGS/stop" ]; do
+		n=$((n + 1))
+		"$tr" -c "$TEST_IP4" -p $tport -q 2 -n 200 -m 64k -I 0 -t 300 \
+			> "$LOGS/traffic-$n.log" 2>&1 < /dev/null ||
+			{ echo "round $n failed" > "$LOGS/traffic-failed"; break; }
+	done
+	echo $n > "$LOGS/traffic-rounds"
+) &
+tloop=$!
+
+# fuzz_run NAME FPDUS MODE: the fuzzer in MODE (connect or listen)
+# against siw_target in the other role, on a port of its own.
+fuzz_run() {
+	local name=$1 n=$2 mode=$3 tpid fpid rc sent
+	new_port
+	echo "\$ stream_fuzz $mode $TEST_IP4 $PORT --fpdus $n"
+	if [ "$mode" = connect ]; then
+		bg "$target" fuzz-serve "$TEST_IP4" $PORT > "$LOGS/target-$name.log" 2>&1 < /dev/null
+		tpid=$BG_PID
+		wait_for -t 30 listening $PORT || log_fail "$LOGS/target-$name.log" "siw_target did not listen"
+		timeout 1200 "$fuzz" connect "$TEST_IP4" $PORT --fpdus "$n" --secs 1000 "${seed[@]}" \
+			> "$LOGS/fuzz-$name.log" 2>&1 < /dev/null
+		rc=$?
+	else
+		bg "$fuzz" listen "$TEST_IP4" $PORT --fpdus "$n" --secs 1000 --mutate 256 "${seed[@]}" \
+			> "$LOGS/fuzz-$name.log" 2>&1 < /dev/null
+		fpid=$BG_PID
+		wait_for -t 30 listening $PORT || log_fail "$LOGS/fuzz-$name.log" "stream_fuzz did not listen"
+		bg "$target" fuzz-client "$TEST_IP4" $PORT > "$LOGS/target-$name.log" 2>&1 < /dev/null
+		tpid=$BG_PID
+		wait "$fpid"
+		rc=$?
+	fi
+	kill -9 "$tpid" 2>/dev/null
+	wait "$tpid" 2>/dev/null
+	sed 's/^/  | /' "$LOGS/fuzz-$name.log"
+	if [ $rc != 0 ]; then
+		echo "  what is left of the streams and QPs:"
+		{ ss -tnoi; rdma resource show qp; rdma resource show cm_id; } 2>&1 | sed 's/^/  | /'
+	fi
+	[ $rc = 0 ] || log_fail "$LOGS/target-$name.log" "stream_fuzz $mode (status $rc)"
+	grep -q '^stream_fuzz: all checks held' "$LOGS/fuzz-$name.log" ||
+		fail "stream_fuzz $mode did not finish"
+	# Each run must reach what it is there for, not just survive.
+	sent=$(awk '/ FPDUs in /{print $1}' "$LOGS/fuzz-$name.log")
+	[ "${sent:-0}" -ge "$n" ] ||
+		fail "stream_fuzz $mode sent ${sent:-0} of $n FPDUs in its time"
+}
+
+fuzz_run responder $((total * 8 / 10)) connect
+fuzz_run initiator $((total / 10)) listen
+params=/sys/module/siw/parameters
+if ! intree; then
+	at_exit "echo 0 > $params/peer_to_peer; echo 0 > $params/mpa_crc_enabled"
+	echo 1 > $params/peer_to_peer
+	echo 1 > $params/mpa_crc_enabled
+	note "peer_to_peer=1 mpa_crc_enabled=1"
+fi
+fuzz_run initiator-p2p $((total / 10)) listen
+if ! intree; then
+	echo 0 > $params/peer_to_peer
+	echo 0 > $params/mpa_crc_enabled
+fi
+
+# The verified traffic ran all along; its last round finishes.
+touch "$LOGS/stop"
+wait "$tloop"
+[ -e "$LOGS/traffic-failed" ] &&
+	log_fail "$(ls -t "$LOGS"/traffic-[0-9]*.log | head -n 1)" \
+		"verified traffic beside the fuzzer: $(cat "$LOGS/traffic-failed")"
+echo "verified traffic beside the fuzzer: $(cat "$LOGS/traffic-rounds") rounds of 2 QPs x 200 operations, all correct"
+kill -9 "$tsrv" 2>/dev/null
+wait "$tsrv" 2>/dev/null
+
+rping_still_works 20 "the fuzzer"
+
+finish
+exit 0
