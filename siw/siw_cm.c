@@ -30,7 +30,17 @@
 
 #include "siw.h"
 
-#define SIW_CM_TIMEOUT		(10 * HZ)	/* connect, MPA, close */
+/*
+ * The initiator waits for TCP's connect and for the MPA Reply as long as
+ * iw_cxgb4 does (its ep_timeout_secs): the Reply waits for the
+ * responder's consumer to accept, which during a burst of connections
+ * takes far longer than the network (1000 QPs connecting at once, 6.12
+ * under TCG: beyond 10 s for some). A responder waits for the Request,
+ * which follows TCP's connect at once, and a closing stream for the
+ * peer's FIN, only briefly.
+ */
+#define SIW_CM_CONNECT_TIMEOUT	(60 * HZ)
+#define SIW_CM_TIMEOUT		(10 * HZ)	/* MPA Request, close */
 #define SIW_MPA_FRAME_MAX	(sizeof(struct siw_mpa_rr) + \
 				 SIW_MPA_MAX_PRIVATE_DATA)
 
@@ -160,10 +170,10 @@ static void siw_cep_kick(struct siw_cep *cep, enum siw_cep_event ev)
 		siw_cep_put(cep);
 }
 
-static void siw_cep_arm_timer(struct siw_cep *cep)
+static void siw_cep_arm_timer(struct siw_cep *cep, unsigned long timeout)
 {
 	siw_cep_get(cep);
-	if (!mod_delayed_work(siw_cm_wq, &cep->timer, SIW_CM_TIMEOUT))
+	if (!mod_delayed_work(siw_cm_wq, &cep->timer, timeout))
 		return;
 	/* It was pending already and keeps the reference it had. */
 	siw_cep_put(cep);
@@ -652,7 +662,7 @@ static void siw_cep_accept_all(struct siw_cep *lcep)
 		atomic_inc(&lcep->npending);
 		cep->state = SIW_CEP_AWAIT_REQ;
 		siw_cep_attach(cep, nsock);
-		siw_cep_arm_timer(cep);
+		siw_cep_arm_timer(cep, SIW_CM_TIMEOUT);
 		/* The Request may be there already. */
 		siw_cep_kick(cep, SIW_CEP_EV_SOCK);
 	}
@@ -695,7 +705,7 @@ static void siw_cep_work(struct work_struct *work)
 			}
 			cep->state = SIW_CEP_AWAIT_REP;
 			cep->frame_have = 0;
-			siw_cep_arm_timer(cep);
+			siw_cep_arm_timer(cep, SIW_CM_CONNECT_TIMEOUT);
 			siw_cep_got_reply(cep);
 		} else if (ev & BIT(SIW_CEP_EV_TIMEOUT)) {
 			siw_cep_connect_failed(cep, -ETIMEDOUT, NULL, 0);
@@ -725,7 +735,7 @@ static void siw_cep_work(struct work_struct *work)
 			/* All queued data goes out before the FIN. */
 			kernel_sock_shutdown(cep->sock, SHUT_WR);
 			cep->state = SIW_CEP_CLOSING;
-			siw_cep_arm_timer(cep);
+			siw_cep_arm_timer(cep, SIW_CM_TIMEOUT);
 		} else if (siw_cep_sock_dead(cep)) {
 			siw_cep_close(cep, false,
 				      cep->sock->sk->sk_state == TCP_CLOSE_WAIT);
@@ -869,7 +879,7 @@ int siw_cm_connect(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 		siw_cep_put(cep);
 		return rv;
 	}
-	siw_cep_arm_timer(cep);
+	siw_cep_arm_timer(cep, SIW_CM_CONNECT_TIMEOUT);
 	mutex_unlock(&cep->lock);
 	siw_cep_kick(cep, SIW_CEP_EV_SOCK);
 	return 0;

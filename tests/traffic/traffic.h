@@ -23,7 +23,7 @@
 #define TR_NSPARE	8		/* spare MRs a server offers */
 #define TR_SPARE_SIZE	4096u
 #define TR_MAX_WINDOW	64
-#define TR_MAX_QPS	256
+#define TR_MAX_QPS	1024
 #define TR_MAX_SIZE	(64ull << 20)
 #define TR_GUARD	0xeeu		/* unused buffer bytes */
 #define TR_REUSE_FILL	0xa5u		/* what --reuse overwrites with */
