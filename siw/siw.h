@@ -539,13 +539,20 @@ bool siw_rq_take(struct siw_abi_rqe *ring, u32 num, u32 *get,
 		 struct siw_abi_rqe *out);
 bool siw_srq_take(struct siw_srq *srq, struct siw_abi_rqe *out);
 
-/* siw_qp.c */
+/* siw_sched.c */
+int siw_sched_init(void);
+void siw_sched_exit(void);
+void siw_tx_schedule(struct siw_qp *qp);
+
+/* siw_qp.c: the QP's state, its work queues, and what the engines report */
 int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 		const struct ib_qp_init_attr *attr, struct ib_udata *udata,
 		u64 *sq_key, u64 *rq_key);
+int siw_qp_publish(struct siw_qp *qp);
+void siw_qp_retire(struct siw_qp *qp);
+void siw_qp_free(struct siw_qp *qp);
 void siw_qp_get(struct siw_qp *qp);
 void siw_qp_put(struct siw_qp *qp);
-void siw_qp_destroy(struct siw_qp *qp);
 struct siw_qp *siw_qp_lookup(struct siw_device *sdev, u32 qpn);
 struct siw_qp *siw_qp_lookup_get(struct siw_device *sdev, u32 qpn);
 int siw_qp_modify(struct siw_qp *qp, const struct ib_qp_attr *attr,
@@ -554,7 +561,15 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 		     const struct ib_send_wr **bad_wr);
 int siw_qp_post_recv(struct siw_qp *qp, const struct ib_recv_wr *wr,
 		     const struct ib_recv_wr **bad_wr);
-void siw_qp_kick(struct siw_qp *qp, bool may_sleep);
+void siw_qp_flush(struct siw_qp *qp);
+int siw_qp_bind_check(struct siw_qp *qp);
+void siw_qp_bind(struct siw_qp *qp, struct socket *sock, struct siw_llp *llp,
+		 const struct siw_mpa_nego *nego, bool initiator);
+bool siw_qp_llp_lost(struct siw_qp *qp, struct siw_llp *llp);
+void siw_qp_unbind(struct siw_qp *qp);
+/* The engines' reports; nothing else of the QP do they call. */
+bool siw_qp_complete(struct siw_qp *qp, struct siw_cq *cq,
+		     const struct siw_abi_cqe *cqe, bool solicited);
 void siw_qp_reap(struct siw_qp *qp);
 void siw_qp_fatal(struct siw_qp *qp, const struct siw_term_reason *why,
 		  const void *fpdu, u32 fpdu_len);
@@ -562,20 +577,11 @@ void siw_qp_local_error(struct siw_qp *qp);
 void siw_qp_peer_terminated(struct siw_qp *qp);
 void siw_qp_error(struct siw_qp *qp);
 void siw_qp_llp_close(struct siw_qp *qp, bool abort);
-int siw_qp_llp_up(struct siw_qp *qp, struct socket *sock,
-		  struct siw_llp *llp, const struct siw_mpa_nego *nego,
-		  bool initiator);
-void siw_qp_llp_down(struct siw_qp *qp, struct siw_llp *llp);
-bool siw_qp_complete(struct siw_qp *qp, struct siw_cq *cq,
-		     const struct siw_abi_cqe *cqe, bool solicited);
 
 /* siw_tx.c */
-int siw_tx_init(void);
-void siw_tx_exit(void);
-void siw_tx_work(struct work_struct *work);
-void siw_tx_schedule(struct siw_qp *qp);
+void siw_tx_qp_init(struct siw_qp *qp);
 void siw_tx_init_stream(struct siw_qp *qp);
-void siw_tx_now(struct siw_qp *qp);
+void siw_tx_doorbell(struct siw_qp *qp);
 void siw_tx_stop(struct siw_qp *qp);
 void siw_tx_hold(struct siw_qp *qp);
 void siw_tx_unhold(struct siw_qp *qp);
@@ -584,6 +590,14 @@ void siw_tx_unhold(struct siw_qp *qp);
 int siw_rx_data(struct siw_qp *qp, struct sock *sk);
 void siw_rx_release(struct siw_qp *qp);
 void siw_rx_init(struct siw_qp *qp, bool crc, u8 rtr_pending);
+
+/* siw_stream.c: a QP's stream binding and its engines' lifetime */
+int siw_stream_attach(struct siw_qp *qp, struct socket *sock,
+		      struct siw_llp *llp, const struct siw_mpa_nego *nego,
+		      bool initiator);
+void siw_stream_detach(struct siw_qp *qp, struct siw_llp *llp);
+int siw_stream_qp_init(struct siw_qp *qp);
+void siw_stream_destroy_qp(struct siw_qp *qp);
 
 /*
  * Memory a process's verbs make the kernel allocate for it: charged to

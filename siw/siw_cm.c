@@ -345,7 +345,7 @@ static void siw_cep_close(struct siw_cep *cep, bool abort, bool peer_closed)
 		siw_cep_detach(cep);
 	if (cep->qp) {
 		if (cep->qp_attached)
-			siw_qp_llp_down(cep->qp, &cep->llp);
+			siw_stream_detach(cep->qp, &cep->llp);
 		cep->qp_attached = false;
 		siw_qp_put(cep->qp);
 		cep->qp = NULL;
@@ -535,7 +535,7 @@ static void siw_cep_got_reply(struct siw_cep *cep)
 	cep->ird = nego.init_ird;
 	cep->ord = nego.init_ord;
 
-	rv = siw_qp_llp_up(cep->qp, cep->sock, &cep->llp, &nego, true);
+	rv = siw_stream_attach(cep->qp, cep->sock, &cep->llp, &nego, true);
 	if (rv) {
 		siw_cep_connect_failed(cep, rv, NULL, 0);
 		return;
@@ -961,7 +961,7 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 	 * until the Reply is out.
 	 */
 	siw_tx_hold(cep->qp);
-	rv = siw_qp_llp_up(cep->qp, cep->sock, &cep->llp, &nego, false);
+	rv = siw_stream_attach(cep->qp, cep->sock, &cep->llp, &nego, false);
 	if (!rv) {
 		cep->qp_attached = true;
 		WRITE_ONCE(cep->state, SIW_CEP_RDMA);

@@ -507,12 +507,12 @@ static int __init siw_init(void)
 	rv = siw_mem_init();
 	if (rv)
 		return rv;
-	rv = siw_tx_init();
+	rv = siw_sched_init();
 	if (rv)
 		goto err_mem;
 	rv = siw_cm_init();
 	if (rv)
-		goto err_tx;
+		goto err_sched;
 	siw_attach_wq = alloc_workqueue("siw_attach", 0, 0);
 	if (!siw_attach_wq) {
 		rv = -ENOMEM;
@@ -532,8 +532,8 @@ err_wq:
 	destroy_workqueue(siw_attach_wq);
 err_cm:
 	siw_cm_exit();
-err_tx:
-	siw_tx_exit();
+err_sched:
+	siw_sched_exit();
 err_mem:
 	siw_mem_exit();
 	return rv;
@@ -549,7 +549,7 @@ static void __exit siw_exit(void)
 	siw_lo_take_addr();
 	/* Devices are gone, so are their QPs and connections. */
 	siw_cm_exit();
-	siw_tx_exit();
+	siw_sched_exit();
 	siw_mem_exit();
 }
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Queue pairs: work queues, the QP state machine and flushing.
+ * Queue pairs: work queues, the QP state machine and flushing, and what
+ * the engines report to the QP. Below both engines: nothing here calls
+ * into them; it asks the transmitter to run (siw_tx_schedule()) and
+ * leaves starting and stopping them to siw_stream.c.
  *
  * siw keeps QP states in their IB verbs names, which map one to one onto
  * the iWARP verbs states (RDMAC verbs, RFC 5040 section 6):
@@ -104,7 +107,7 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 		const struct ib_qp_init_attr *attr, struct ib_udata *udata,
 		u64 *sq_key, u64 *rq_key)
 {
-	u32 qpn, n;
+	u32 n;
 	int rv;
 
 	qp->sdev = sdev;
@@ -116,9 +119,6 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 	spin_lock_init(&qp->rq_lock);
 	spin_lock_init(&qp->irq_lock);
 	init_waitqueue_head(&qp->zc_wait);
-	mutex_init(&qp->tx_mutex);
-	INIT_WORK(&qp->tx_work, siw_tx_work);
-	qp->tx_cpu = -1;
 	qp->state = IB_QPS_RESET;
 	qp->user = !!udata;
 	qp->sq_sig_all = attr->sq_sig_type == IB_SIGNAL_ALL_WR;
@@ -172,19 +172,8 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 
 	if (qp->user)
 		qp->owner = get_pid(task_tgid(current));
-	rv = xa_alloc_cyclic(&sdev->qp_xa, &qpn, qp,
-			     XA_LIMIT(1, SIW_MAX_QPN), &sdev->qp_next,
-			     GFP_KERNEL);
-	if (rv < 0)
-		goto err_rq;
-	qp->base_qp.qp_num = qpn;
 	return 0;
 
-err_rq:
-	put_pid(qp->owner);
-	qp->owner = NULL;
-	if (qp->recvq)
-		siw_queue_free(&qp->rq_mem);
 err_wqe:
 	kvfree(qp->wqe);
 err_charge:
@@ -193,6 +182,25 @@ err_charge:
 err_sq:
 	siw_queue_free(&qp->sq_mem);
 	return rv;
+}
+
+/*
+ * Makes the QP findable by number (the connection manager binds it so):
+ * only once everything of it is initialised, the engines' parts too.
+ * On failure the caller destroys the QP as it would a published one.
+ */
+int siw_qp_publish(struct siw_qp *qp)
+{
+	struct siw_device *sdev = qp->sdev;
+	u32 qpn;
+	int rv;
+
+	rv = xa_alloc_cyclic(&sdev->qp_xa, &qpn, qp, XA_LIMIT(1, SIW_MAX_QPN),
+			     &sdev->qp_next, GFP_KERNEL);
+	if (rv < 0)
+		return rv;
+	qp->base_qp.qp_num = qpn;
+	return 0;
 }
 
 struct siw_qp *siw_qp_lookup(struct siw_device *sdev, u32 qpn)
@@ -429,6 +437,12 @@ static void siw_qp_drain(struct siw_qp *qp, bool flush)
 		siw_cq_notify(qp->rcq);
 }
 
+/* Error: every work request still queued completes as flushed. */
+void siw_qp_flush(struct siw_qp *qp)
+{
+	siw_qp_drain(qp, true);
+}
+
 void siw_qp_llp_close(struct siw_qp *qp, bool abort)
 {
 	struct siw_llp *llp = READ_ONCE(qp->llp);
@@ -532,7 +546,7 @@ static int siw_qp_check_attrs(struct siw_qp *qp, const struct ib_qp_attr *attr,
 /*
  * A QP that goes back to RESET may be connected anew at once, so the old
  * stream must be gone by then: detached by the connection manager, its
- * engines stopped (siw_qp_llp_down()), TCP done with the zero-copy pages
+ * engines stopped (siw_stream_detach()), TCP done with the zero-copy pages
  * that still name the QP's work requests. Called with state_lock held
  * and returns with it held; drops it while waiting. Returns -EBUSY if
  * the stream is still attached after the wait (a connection manager
@@ -617,10 +631,12 @@ out:
 }
 
 /*
- * Destroys the work queues. Outstanding work requests are dropped, not
- * completed: the consumer is done with this QP and its CQs may outlive it.
+ * First half of destroy_qp: the QP stops being findable and reachable,
+ * its stream is reset, and everything that holds a reference (the
+ * connection manager, TCP's zero-copy pages) lets go. The engines are
+ * stopped next (siw_stream_destroy_qp()), then siw_qp_free().
  */
-void siw_qp_destroy(struct siw_qp *qp)
+void siw_qp_retire(struct siw_qp *qp)
 {
 	down_write(&qp->state_lock);
 	qp->in_destroy = true;
@@ -628,18 +644,21 @@ void siw_qp_destroy(struct siw_qp *qp)
 	siw_qp_llp_close(qp, true);
 	up_write(&qp->state_lock);
 
-	xa_erase(&qp->sdev->qp_xa, qp->base_qp.qp_num);
+	if (qp->base_qp.qp_num)
+		xa_erase(&qp->sdev->qp_xa, qp->base_qp.qp_num);
 
-	/*
-	 * Wait for the connection manager and the data path to let go,
-	 * and for TCP to release every zero-copy page.
-	 */
 	siw_qp_put(qp);
 	wait_for_completion(&qp->released);
 	wait_event(qp->zc_wait, !atomic_read(&qp->zc_inflight));
-	cancel_work_sync(&qp->tx_work);
-	siw_tx_stop(qp);
-	siw_rx_release(qp);
+}
+
+/*
+ * Last half: the work queues go. Outstanding work requests are dropped,
+ * not completed: the consumer is done with this QP and its CQs may
+ * outlive it.
+ */
+void siw_qp_free(struct siw_qp *qp)
+{
 	siw_qp_drain(qp, false);
 	kvfree(qp->wqe);
 	if (qp->uctx)
@@ -649,6 +668,24 @@ void siw_qp_destroy(struct siw_qp *qp)
 		siw_queue_free(&qp->rq_mem);
 	siw_queue_free(&qp->sq_mem);
 	put_pid(qp->owner);
+}
+
+/*
+ * New work from a kernel consumer, who may post from any context: the
+ * transmitter's work item looks, or in Error the request is flushed.
+ */
+static void siw_qp_kick(struct siw_qp *qp)
+{
+	switch (READ_ONCE(qp->state)) {
+	case IB_QPS_RTS:
+		siw_tx_schedule(qp);
+		break;
+	case IB_QPS_ERR:
+		siw_qp_drain(qp, true);
+		break;
+	default:
+		break;
+	}
 }
 
 static const u8 siw_wr_opcode[] = {
@@ -776,19 +813,6 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 	unsigned long flags;
 	int rv = 0;
 
-	if (qp->user) {
-		/*
-		 * User QPs post through the mapped SQ; the system call is
-		 * only the doorbell and must carry no work requests.
-		 */
-		if (wr) {
-			*bad_wr = wr;
-			return -EINVAL;
-		}
-		siw_qp_kick(qp, true);
-		return 0;
-	}
-
 	spin_lock_irqsave(&qp->sq_lock, flags);
 	state = READ_ONCE(qp->state);
 	for (; wr; wr = wr->next) {
@@ -808,7 +832,7 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 		qp->sq_put++;
 	}
 	spin_unlock_irqrestore(&qp->sq_lock, flags);
-	siw_qp_kick(qp, false);
+	siw_qp_kick(qp);
 	if (rv)
 		*bad_wr = wr;
 	return rv;
@@ -848,29 +872,6 @@ int siw_qp_post_recv(struct siw_qp *qp, const struct ib_recv_wr *wr,
 	if (rv)
 		*bad_wr = wr;
 	return rv;
-}
-
-/*
- * New work or a doorbell: let the transmitter look, or flush in Error.
- * A caller that may sleep (a user's doorbell; kernel consumers post from
- * any context) transmits itself when it can.
- */
-void siw_qp_kick(struct siw_qp *qp, bool may_sleep)
-{
-	switch (READ_ONCE(qp->state)) {
-	case IB_QPS_RTS:
-		if (may_sleep)
-			siw_tx_now(qp);
-		else
-			siw_tx_schedule(qp);
-		break;
-	case IB_QPS_ERR:
-		/* A user QP's provider may have queued receives as well. */
-		siw_qp_drain(qp, true);
-		break;
-	default:
-		break;
-	}
 }
 
 /*
@@ -936,25 +937,27 @@ void siw_qp_error(struct siw_qp *qp)
 }
 
 /*
- * The connection manager hands over an established LLP stream: the QP
- * goes to RTS and owns the socket's data until siw_qp_llp_down().
+ * Binding to a stream (siw_stream_attach()). Caller holds state_lock:
+ * may this QP take a stream now? Only from INIT or RTR, and never while
+ * an old one is still bound (RESET waited for it to go).
  */
-int siw_qp_llp_up(struct siw_qp *qp, struct socket *sock,
-		  struct siw_llp *llp, const struct siw_mpa_nego *nego,
-		  bool initiator)
+int siw_qp_bind_check(struct siw_qp *qp)
 {
-	int rv = 0;
+	if (qp->state != IB_QPS_INIT && qp->state != IB_QPS_RTR)
+		return -EINVAL;
+	if (WARN_ON_ONCE(qp->llp))
+		return -EBUSY;
+	return 0;
+}
 
-	down_write(&qp->state_lock);
-	if (qp->state != IB_QPS_INIT && qp->state != IB_QPS_RTR) {
-		rv = -EINVAL;
-		goto out;
-	}
-	/* RESET waited for the previous stream to go: this cannot be. */
-	if (WARN_ON_ONCE(qp->llp)) {
-		rv = -EBUSY;
-		goto out;
-	}
+/*
+ * Caller holds state_lock, checked with siw_qp_bind_check() and set up
+ * both engines for the stream: the QP takes what MPA negotiated, owns
+ * the socket's data from now on and goes to RTS.
+ */
+void siw_qp_bind(struct siw_qp *qp, struct socket *sock, struct siw_llp *llp,
+		 const struct siw_mpa_nego *nego, bool initiator)
+{
 	qp->flags = 0;
 	qp->crc = nego->crc;
 	qp->ord = min_t(u32, initiator ? nego->init_ord : nego->resp_ord,
@@ -962,33 +965,27 @@ int siw_qp_llp_up(struct siw_qp *qp, struct socket *sock,
 	qp->ird = min_t(u32, initiator ? nego->init_ird : nego->resp_ird,
 			SIW_MAX_IRD);
 	qp->rtr = initiator && nego->p2p ? nego->rtr : 0;
-	siw_tx_init_stream(qp);
-	siw_rx_init(qp, nego->crc, !initiator && nego->p2p ? nego->rtr : 0);
 	qp->orq_get = qp->orq_put = 0;
 	qp->irq_get = qp->irq_put = 0;
 	qp->llp = llp;
 	WRITE_ONCE(qp->sock, sock);
 	siw_qp_enter(qp, IB_QPS_RTS);
-out:
-	up_write(&qp->state_lock);
-	return rv;
 }
 
 /*
- * The connection manager has detached the socket's callbacks and is
- * about to release it: stop the transmitter, take the QP to Error (a
- * closed stream flushes, RFC 5040 section 6.2), release what the engine
- * held.
+ * Unbinding (siw_stream_detach()), first step: the socket is going. The
+ * QP goes to Error (a closed stream flushes, RFC 5040 section 6.2) and
+ * lets go of the socket. False if the QP is not bound to llp: then it
+ * is a later stream's, and nothing happens.
  */
-void siw_qp_llp_down(struct siw_qp *qp, struct siw_llp *llp)
+bool siw_qp_llp_lost(struct siw_qp *qp, struct siw_llp *llp)
 {
 	bool event;
 
 	down_write(&qp->state_lock);
-	/* Only the stream the QP is bound to; never a later one. */
 	if (WARN_ON_ONCE(qp->llp != llp)) {
 		up_write(&qp->state_lock);
-		return;
+		return false;
 	}
 	/*
 	 * A QP that failed may lose the stream (the peer, told by our
@@ -1005,13 +1002,16 @@ void siw_qp_llp_down(struct siw_qp *qp, struct siw_llp *llp)
 	up_write(&qp->state_lock);
 	if (event)
 		siw_qp_event(qp, IB_EVENT_QP_FATAL);
+	return true;
+}
 
-	flush_work(&qp->tx_work);
-	siw_tx_stop(qp);
-	siw_rx_release(qp);
+/*
+ * Last step, once both engines are done with the stream: the QP is
+ * unbound, and a RESET waiting for that may go on.
+ */
+void siw_qp_unbind(struct siw_qp *qp)
+{
 	siw_qp_reap(qp);
-
-	/* Unbound only now: both engines are done with the stream. */
 	down_write(&qp->state_lock);
 	qp->llp = NULL;
 	up_write(&qp->state_lock);

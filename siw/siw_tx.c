@@ -36,71 +36,14 @@
 /* FPDUs one run of the work item may send before it yields. */
 #define SIW_TX_BUDGET	64
 
-static struct workqueue_struct *siw_tx_wq;
+static void siw_tx_work(struct work_struct *work);
 
-int siw_tx_init(void)
+/* Before the QP is published: the transmitter's part of a new QP. */
+void siw_tx_qp_init(struct siw_qp *qp)
 {
-	/*
-	 * Memory reclaim may depend on storage over RDMA (NVMe-oF, NFS).
-	 * High priority because the transmitter is what a NIC would be:
-	 * RDMA consumers busy-poll their CQs, and at normal priority each
-	 * poller took as much CPU as the transmitter they wait for. With
-	 * the sender and receiver polling on two CPUs, ib_send_bw 1 MiB
-	 * swung between 200 and 330 MB/s by where the work item ran; at
-	 * high priority it stays at the top (measured under TCG, 6.12).
-	 * Per CPU, so that siw_tx_cpu() decides where it runs.
-	 */
-	siw_tx_wq = alloc_workqueue("siw_tx", WQ_HIGHPRI | WQ_MEM_RECLAIM, 0);
-	return siw_tx_wq ? 0 : -ENOMEM;
-}
-
-void siw_tx_exit(void)
-{
-	destroy_workqueue(siw_tx_wq);
-}
-
-/*
- * The CPU for tx_work: where it runs already when it queues itself
- * again, else the QP's own CPU unless that is the caller's. Work is
- * handed over so that it runs beside the task that made it (a poster,
- * or the softirq of a loopback peer), not instead of it: woken on the
- * caller's CPU, as the scheduler would place it, the high-priority
- * worker preempted the poster: ib_write_bw 4 KiB with every transmit
- * handed over made 80-84 MB/s on an unbound workqueue and 133 MB/s
- * queued on the other CPU (6.12 under TCG). QPs spread over the other
- * CPUs by QP number.
- */
-static int siw_tx_cpu(struct siw_qp *qp)
-{
-	int self = raw_smp_processor_id();
-	int cpu = READ_ONCE(qp->tx_cpu);
-	unsigned int n, pick;
-
-	if (current_work() == &qp->tx_work)
-		return self;
-	if (cpu >= 0 && cpu != self && cpu_online(cpu))
-		return cpu;
-	n = num_online_cpus();
-	if (n < 2)
-		return self;
-	pick = qp->base_qp.qp_num % (n - 1);
-	for_each_online_cpu(cpu) {
-		if (cpu != self && !pick--)
-			break;
-	}
-	if (cpu >= nr_cpu_ids)
-		return self;
-	WRITE_ONCE(qp->tx_cpu, cpu);
-	return cpu;
-}
-
-/*
- * A CPU going offline meanwhile is harmless: the work item then runs on
- * another one (queue_work_on()).
- */
-void siw_tx_schedule(struct siw_qp *qp)
-{
-	queue_work_on(siw_tx_cpu(qp), siw_tx_wq, &qp->tx_work);
+	mutex_init(&qp->tx_mutex);
+	INIT_WORK(&qp->tx_work, siw_tx_work);
+	qp->tx_cpu = -1;
 }
 
 /* A new stream: MSNs start over, nothing is in progress. */
@@ -934,7 +877,7 @@ static void siw_tx_try(struct siw_qp *qp, bool doorbell)
 	siw_tx_leave(qp);
 }
 
-void siw_tx_work(struct work_struct *work)
+static void siw_tx_work(struct work_struct *work)
 {
 	siw_tx_try(container_of(work, struct siw_qp, tx_work), false);
 }
@@ -972,12 +915,31 @@ static bool siw_tx_answered(struct siw_qp *qp)
  * one preempted while it holds the transmitter (posters are often CPU
  * hogs) would hold up all the others until it ran again.
  */
-void siw_tx_now(struct siw_qp *qp)
+static void siw_tx_now(struct siw_qp *qp)
 {
 	if (xchg(&qp->tx_poster, current) == current && siw_tx_answered(qp))
 		siw_tx_try(qp, true);
 	else
 		siw_tx_schedule(qp);
+}
+
+/*
+ * post_send of a user QP, whose work requests are in the mapped SQ: the
+ * system call is only the doorbell.
+ */
+void siw_tx_doorbell(struct siw_qp *qp)
+{
+	switch (READ_ONCE(qp->state)) {
+	case IB_QPS_RTS:
+		siw_tx_now(qp);
+		break;
+	case IB_QPS_ERR:
+		/* The provider may have queued receives as well. */
+		siw_qp_flush(qp);
+		break;
+	default:
+		break;
+	}
 }
 
 /*

@@ -419,6 +419,9 @@ static int siw_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *attr,
 	rv = siw_qp_init(qp, sdev, attr, udata, &sq_key, &rq_key);
 	if (rv)
 		goto err_count;
+	rv = siw_stream_qp_init(qp);
+	if (rv)
+		goto err_qp;
 	attr->cap.max_send_wr = qp->num_sqe;
 	attr->cap.max_recv_wr = qp->num_rqe;
 
@@ -435,7 +438,7 @@ static int siw_create_qp(struct ib_qp *ibqp, struct ib_qp_init_attr *attr,
 	return 0;
 
 err_qp:
-	siw_qp_destroy(qp);
+	siw_stream_destroy_qp(qp);
 err_count:
 	atomic_dec(&sdev->num_qp);
 	return rv;
@@ -483,7 +486,7 @@ static int siw_query_qp(struct ib_qp *ibqp, struct ib_qp_attr *attr,
 
 static int siw_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 {
-	siw_qp_destroy(to_siw_qp(ibqp));
+	siw_stream_destroy_qp(to_siw_qp(ibqp));
 	atomic_dec(&to_siw_dev(ibqp->device)->num_qp);
 	return 0;
 }
@@ -491,7 +494,21 @@ static int siw_destroy_qp(struct ib_qp *ibqp, struct ib_udata *udata)
 static int siw_post_send(struct ib_qp *ibqp, const struct ib_send_wr *wr,
 			 const struct ib_send_wr **bad_wr)
 {
-	return siw_qp_post_send(to_siw_qp(ibqp), wr, bad_wr);
+	struct siw_qp *qp = to_siw_qp(ibqp);
+
+	/*
+	 * User QPs post through the mapped SQ; the system call is only the
+	 * doorbell and must carry no work requests.
+	 */
+	if (qp->user) {
+		if (wr) {
+			*bad_wr = wr;
+			return -EINVAL;
+		}
+		siw_tx_doorbell(qp);
+		return 0;
+	}
+	return siw_qp_post_send(qp, wr, bad_wr);
 }
 
 static int siw_post_recv(struct ib_qp *ibqp, const struct ib_recv_wr *wr,
