@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "siw_wire.h"
+#include "fuzz_proto.h"
 
 #define MAX_SEG_PAYLOAD	1024
 #define BATCH_MAX	(64 * 1024)
@@ -60,34 +61,9 @@
 #define PEER_IRD	4		/* what we grant siw as initiator */
 #define IO_TIMEOUT_S	10
 
-/* What siw_target puts in its private data, big endian (see there). */
-struct target_info {
-	uint64_t wr_addr;
-	uint32_t wr_rkey;
-	uint32_t wr_len;
-	uint64_t rd_addr;
-	uint32_t rd_rkey;
-	uint32_t rd_len;
-	uint32_t rq_depth;
-	uint32_t recv_len;
-} __attribute__((packed));
-
-/* What we advertise to siw as initiator: where it may read from. */
-struct source_info {
-	uint64_t addr;
-	uint32_t rkey;
-	uint32_t len;
-} __attribute__((packed));
-
 #define OUR_SRC_ADDR	0x7f0000100000ull
 #define OUR_SRC_RKEY	0x00abcd01u
 #define OUR_SRC_LEN	(1u << 20)
-
-/* The byte at offset off of a region whose contents both sides know. */
-static uint8_t pattern(uint64_t off)
-{
-	return (uint8_t)(off * 131 + (off >> 8) + 7);
-}
 
 enum mutation {
 	M_LEN_RANDOM, M_LEN_SHORT, M_LEN_OFF, M_DDP_T, M_DDP_L, M_DDP_DV,
@@ -200,7 +176,7 @@ struct conn {
 	int initiator;		/* we connected; siw is the responder */
 	int crc, rev;
 	uint8_t rtr;		/* agreed RTR type if peer-to-peer, else 0 */
-	struct target_info peer;
+	struct fuzz_target_info peer;
 	uint32_t msn[SIW_DDP_NUM_QN];	/* last MSN we used, per queue */
 	uint32_t sends_left;
 	uint32_t ird;		/* Read Requests siw takes at once */
@@ -453,7 +429,7 @@ static uint32_t read_response(struct conn *c, uint8_t *f,
 	do {
 		seg = size - off < MAX_SEG_PAYLOAD ? size - off : MAX_SEG_PAYLOAD;
 		for (i = 0; i < seg; i++)
-			data[i] = pattern(src + off + i);
+			data[i] = fuzz_pattern(src + off + i);
 		n += build_tagged(c, f + n, SIW_RDMAP_READ_RESP, stag, to + off,
 				  data, seg, off + seg == size);
 		off += seg;
@@ -768,7 +744,7 @@ static void check_read_response(struct conn *c, const struct siw_ddp_info *i,
 		     r->sink_stag, (unsigned long long)r->sink_to, r->size,
 		     r->got);
 	for (k = 0; k < i->payload_len; k++)
-		if (payload[k] != pattern(r->src_off + r->got + k))
+		if (payload[k] != fuzz_pattern(r->src_off + r->got + k))
 			fail("Read Response data wrong at offset %u",
 			     r->got + k);
 	r->got += i->payload_len;
@@ -914,7 +890,7 @@ static struct addrinfo *resolve(const char *addr, const char *port)
 
 static void take_target_info(struct conn *c, const void *pd, uint32_t len)
 {
-	struct target_info t;
+	struct fuzz_target_info t;
 
 	if (len < sizeof(t))
 		fail("siw_target's private data is %u bytes", len);
@@ -1028,7 +1004,7 @@ static int setup_initiator(struct conn *c, struct addrinfo *ai, unsigned int k)
 static int setup_responder(struct conn *c, int lfd, unsigned int k)
 {
 	uint8_t buf[sizeof(struct siw_mpa_rr) + SIW_MPA_MAX_PRIVATE_DATA];
-	struct source_info src = {
+	struct fuzz_source_info src = {
 		.addr = htobe64(OUR_SRC_ADDR), .rkey = htobe32(OUR_SRC_RKEY),
 		.len = htobe32(OUR_SRC_LEN),
 	};

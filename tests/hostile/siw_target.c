@@ -30,7 +30,7 @@
  *   siw_target fuzz-serve ADDR PORT
  *	Server for tests/fuzz/stream_fuzz.c, until killed: accepts every
  *	connection, with a QP whose receive queue is filled once, and
- *	names in its MPA Reply (struct fuzz_info) a region the peer may
+ *	names in its MPA Reply (struct fuzz_target_info) a region the peer may
  *	write, one it may read (filled with fuzz_pattern()) and its
  *	receive queue. A connection that ends is torn down, nothing more.
  *   siw_target fuzz-client ADDR PORT
@@ -58,6 +58,8 @@
 #include <netdb.h>
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
+
+#include "../fuzz/fuzz_proto.h"
 
 #define BUF_LEN		(64 * 1024)
 #define MSG_LEN		16
@@ -478,29 +480,11 @@ static int cq_hog(const char *addr, int n)
 #define FUZZ_RECV_LEN	512
 #define FUZZ_CONNS	16
 
-/* Big endian; tests/fuzz/stream_fuzz.c reads the same layout. */
-struct fuzz_info {
-	uint64_t wr_addr;
-	uint32_t wr_rkey;
-	uint32_t wr_len;
-	uint64_t rd_addr;
-	uint32_t rd_rkey;
-	uint32_t rd_len;
-	uint32_t rq_depth;
-	uint32_t recv_len;
-} __attribute__((packed));
-
-/* As stream_fuzz's pattern(): both sides know what a region holds. */
-static uint8_t fuzz_pattern(uint64_t off)
-{
-	return (uint8_t)(off * 131 + (off >> 8) + 7);
-}
-
 struct fuzz_dev {
 	struct ibv_pd *pd;
 	struct ibv_cq *cq;
 	struct ibv_mr *wr, *rd, *rq;
-	struct fuzz_info info;
+	struct fuzz_target_info info;
 };
 
 static void fuzz_dev_setup(struct fuzz_dev *d, struct ibv_context *ctx)
@@ -645,8 +629,9 @@ static void fuzz_client_conn(struct fuzz_dev *d, struct rdma_addrinfo *ai,
 	struct rdma_cm_event *ev;
 	struct rdma_cm_id *id = resolved_id(&c, ai);
 	struct ibv_sge sge;
+	struct fuzz_source_info src;
 	uint64_t src_addr;
-	uint32_t src_rkey, src_len;
+	uint32_t src_len;
 	struct ibv_wc wc;
 	int i;
 
@@ -660,18 +645,16 @@ static void fuzz_client_conn(struct fuzz_dev *d, struct rdma_addrinfo *ai,
 	if (rdma_get_cm_event(c.ch, &ev))
 		die("rdma_get_cm_event");
 	if (ev->event != RDMA_CM_EVENT_ESTABLISHED ||
-	    ev->param.conn.private_data_len < 16) {
+	    ev->param.conn.private_data_len < sizeof(src)) {
 		rdma_ack_cm_event(ev);
 		goto out;
 	}
-	memcpy(&src_addr, ev->param.conn.private_data, 8);
-	memcpy(&src_rkey, (uint8_t *)ev->param.conn.private_data + 8, 4);
-	memcpy(&src_len, (uint8_t *)ev->param.conn.private_data + 12, 4);
+	memcpy(&src, ev->param.conn.private_data, sizeof(src));
 	rdma_ack_cm_event(ev);
-	src_addr = be64toh(src_addr);
-	src_len = be32toh(src_len);
+	src_addr = be64toh(src.addr);
+	src_len = be32toh(src.len);
 	wr.sg_list = &sge;
-	wr.wr.rdma.rkey = be32toh(src_rkey);
+	wr.wr.rdma.rkey = be32toh(src.rkey);
 	sge.addr = (uintptr_t)d->wr->addr;
 	sge.lkey = d->wr->lkey;
 	fuzz_nonblock(c.ch);

@@ -125,6 +125,18 @@ mk_dummy() {
 	must ip link set "$1" up
 }
 
+# memcg_root: CGROOT is the cgroup v2 root, mounted if the guest has
+# none, with the memory controller enabled for the groups below it.
+memcg_root() {
+	CGROOT=/sys/fs/cgroup
+	if ! grep -q memory "$CGROOT/cgroup.controllers" 2>/dev/null; then
+		mkdir -p "$CGROOT"
+		must mount -t cgroup2 none "$CGROOT"
+		at_exit "umount $CGROOT"
+	fi
+	echo +memory > "$CGROOT/cgroup.subtree_control" 2>/dev/null
+}
+
 # mk_netns NAME: a network namespace with its lo up.
 mk_netns() {
 	must ip netns add "$1"

@@ -12,13 +12,8 @@ load_under_test
 dummy_dev
 
 target=$SIW_TOP/build/tests/siw_target
-cg=/sys/fs/cgroup
-if ! grep -q memory "$cg/cgroup.controllers" 2>/dev/null; then
-	mkdir -p "$cg"
-	must mount -t cgroup2 none "$cg"
-	at_exit "umount $cg"
-fi
-echo +memory > "$cg/cgroup.subtree_control" 2>/dev/null
+memcg_root
+cg=$CGROOT
 must mkdir "$cg/siwtest"
 at_exit "rmdir $cg/siwtest"
 echo 64M > "$cg/siwtest/memory.max" || fail "cannot limit the test cgroup's memory"

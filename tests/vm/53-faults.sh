@@ -97,6 +97,20 @@ no_resources_left() {
 }
 no_siw_qps() { ! rdma resource show qp 2>/dev/null | grep -q siwf; }
 
+# fault_run FAULT CLIENT-ARGS...: a transfer into which FAULT (shell
+# code) strikes 3 s after the client started; the client's status in
+# CRC, the server's in SRC.
+fault_run() {
+	local fault=$1 pid
+	shift
+	( sleep 3; eval "$fault" ) > /dev/null 2>&1 &
+	pid=$!
+	client "$@"
+	wait $pid
+	wait "$SPID"
+	SRC=$?
+}
+
 # netem SPEC...: the same netem qdisc on both ends of the link.
 netem() {
 	must ip netns exec fa tc qdisc replace dev veth_a root netem "$@"
@@ -123,18 +137,11 @@ netem_off
 
 # --- 2. a 2-second link flap ------------------------------------------------
 start_server
-( sleep 3
-  ip -n fa link set veth_a down
-  sleep 2
-  ip -n fa link set veth_a up ) &
-flap=$!
 note "veth_a down for 2 s, 3 s into the transfer"
-client -t 300 -I 0 -q 4 -n 400 -m 256k
-wait $flap
-wait "$SPID"
-src=$?
-[ $CRC = 0 ] && [ $src = 0 ] && grep -q '^client: all QPs verified' "$tmp/client.out" ||
-	fail "link flap: client status $CRC, server $src"$'\n'"$(tail -n 20 "$tmp/client.out")"
+fault_run "ip -n fa link set veth_a down; sleep 2; ip -n fa link set veth_a up" \
+	-t 300 -I 0 -q 4 -n 400 -m 256k
+[ $CRC = 0 ] && [ $SRC = 0 ] && grep -q '^client: all QPs verified' "$tmp/client.out" ||
+	fail "link flap: client status $CRC, server $SRC"$'\n'"$(grep -v ': OK:' "$tmp/client.out" | head -n 20)"
 no_resources_left "link flap"
 
 # --- 3. 1000 QPs at once ---------------------------------------------------------
@@ -144,14 +151,8 @@ note "1000 QPs"
 verified "1000 QPs" -q 1000 -n 4 -m 16k -w 2
 
 # --- 4. a memory cgroup too small -----------------------------------------------
-cgroot=/sys/fs/cgroup
-if ! grep -q memory "$cgroot/cgroup.controllers" 2>/dev/null; then
-	mkdir -p "$cgroot"
-	must mount -t cgroup2 none "$cgroot"
-	at_exit "umount $cgroot"
-fi
-echo +memory > "$cgroot/cgroup.subtree_control" 2>/dev/null
-cg=$cgroot/siw-tight
+memcg_root
+cg=$CGROOT/siw-tight
 must mkdir $cg
 at_exit "rmdir $cg"
 # From a limit the process barely starts in to one it almost fits: the
@@ -193,15 +194,9 @@ verified "after the memory cgroup" -q 32 -w 16 -m 16k -n 20
 # a reset. All of the link drops everything, then the server process is
 # killed (its siw's resets are dropped too).
 SERVER_SECS=120 start_server
-( sleep 3
-  netem loss 100%
-  kill -9 "$SPID" ) > /dev/null 2>&1 &
-vanish=$!
 note "the server's side goes silent and its process dies, 3 s into the transfer"
 t0=$SECONDS
-client -t 20 -I 0 -q 4 -n 100000 -m 256k
-wait $vanish
-wait "$SPID"
+fault_run 'netem loss 100%; kill -9 "$SPID"' -t 20 -I 0 -q 4 -n 100000 -m 256k
 echo "  client status $CRC after $((SECONDS - t0)) s"
 [ $CRC != 0 ] || fail "the client finished although its server vanished"
 [ $((SECONDS - t0)) -le 40 ] || fail "the client took $((SECONDS - t0)) s to give up (its limit: 20 s)"
@@ -211,14 +206,9 @@ verified "after the peer vanished" -q 2 -n 20 -m 64k
 
 # --- 6. the netdev deleted in mid-transfer ------------------------------------
 SERVER_SECS=90 start_server
-( sleep 3; ip -n fb link del veth_b ) &
-del=$!
 note "veth_b deleted 3 s into the transfer"
-client -t 60 -I 0 -q 4 -n 2000 -m 256k
-wait $del
-wait "$SPID"
-src=$?
-echo "  client status $CRC, server status $src"
+fault_run "ip -n fb link del veth_b" -t 60 -I 0 -q 4 -n 2000 -m 256k
+echo "  client status $CRC, server status $SRC"
 [ $CRC != 0 ] || fail "the client finished although its link was deleted"
 wait_for -t 30 no_dev siwfb || fail "siwfb stayed after its netdev was deleted"
 wait_for -t 30 no_dev siwfa || fail "siwfa stayed after its netdev's peer was deleted"
