@@ -561,7 +561,7 @@ int siw_qp_post_send(struct siw_qp *qp, const struct ib_send_wr *wr,
 		     const struct ib_send_wr **bad_wr);
 int siw_qp_post_recv(struct siw_qp *qp, const struct ib_recv_wr *wr,
 		     const struct ib_recv_wr **bad_wr);
-void siw_qp_flush(struct siw_qp *qp);
+void siw_qp_kick(struct siw_qp *qp);
 int siw_qp_bind_check(struct siw_qp *qp);
 void siw_qp_bind(struct siw_qp *qp, struct socket *sock, struct siw_llp *llp,
 		 const struct siw_mpa_nego *nego, bool initiator);

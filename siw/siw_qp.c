@@ -437,12 +437,6 @@ static void siw_qp_drain(struct siw_qp *qp, bool flush)
 		siw_cq_notify(qp->rcq);
 }
 
-/* Error: every work request still queued completes as flushed. */
-void siw_qp_flush(struct siw_qp *qp)
-{
-	siw_qp_drain(qp, true);
-}
-
 void siw_qp_llp_close(struct siw_qp *qp, bool abort)
 {
 	struct siw_llp *llp = READ_ONCE(qp->llp);
@@ -671,10 +665,12 @@ void siw_qp_free(struct siw_qp *qp)
 }
 
 /*
- * New work from a kernel consumer, who may post from any context: the
- * transmitter's work item looks, or in Error the request is flushed.
+ * New work, from any context: the transmitter's work item looks, or in
+ * Error the requests are flushed (a user QP's provider may have queued
+ * receives as well). A user's doorbell in RTS transmits itself instead
+ * (siw_tx_doorbell()).
  */
-static void siw_qp_kick(struct siw_qp *qp)
+void siw_qp_kick(struct siw_qp *qp)
 {
 	switch (READ_ONCE(qp->state)) {
 	case IB_QPS_RTS:

@@ -929,17 +929,10 @@ static void siw_tx_now(struct siw_qp *qp)
  */
 void siw_tx_doorbell(struct siw_qp *qp)
 {
-	switch (READ_ONCE(qp->state)) {
-	case IB_QPS_RTS:
+	if (READ_ONCE(qp->state) == IB_QPS_RTS)
 		siw_tx_now(qp);
-		break;
-	case IB_QPS_ERR:
-		/* The provider may have queued receives as well. */
-		siw_qp_flush(qp);
-		break;
-	default:
-		break;
-	}
+	else
+		siw_qp_kick(qp);
 }
 
 /*

@@ -338,6 +338,19 @@ static uint32_t build_read_req(struct conn *c, uint8_t *f,
 	return build_untagged(c, f, &info);
 }
 
+/* As initiator: siw takes one more Read Request of ours now. */
+static int read_room(const struct conn *c)
+{
+	return c->initiator && c->rd_count < (int)c->ird &&
+	       c->rd_count < MAX_READS;
+}
+
+/* The Read Request of ours sent last. */
+static struct read_out *last_read(struct conn *c)
+{
+	return &c->rd[(c->rd_head + c->rd_count - 1) % MAX_READS];
+}
+
 /* A valid Read Request of ours; its response is checked on arrival. */
 static uint32_t valid_read_req(struct conn *c, uint8_t *f)
 {
@@ -368,8 +381,7 @@ static uint32_t valid_fpdus(struct conn *c, uint8_t *f)
 	uint32_t n = 0, len, off, segs, i, seg;
 	uint32_t pick = rnd_below(100);
 
-	if (pick < 20 && c->initiator && c->rd_count < (int)c->ird &&
-	    c->rd_count < MAX_READS)
+	if (pick < 20 && read_room(c))
 		return valid_read_req(c, f);
 	if (pick < 40 && c->sends_left) {
 		c->sends_left--;
@@ -612,10 +624,9 @@ static uint32_t mutated_fpdu(struct conn *c, uint8_t *f, int m)
 				    rnd_below(4) != 0);
 	}
 	/* Mutate a valid FPDU of the kind the stream carries anyway. */
-	if (rnd_below(2) && c->initiator && c->rd_count < (int)c->ird &&
-	    c->rd_count < MAX_READS) {
+	if (rnd_below(2) && read_room(c)) {
 		len = valid_read_req(c, f);
-		c->rd[(c->rd_head + c->rd_count - 1) % MAX_READS].loose = 1;
+		last_read(c)->loose = 1;
 	} else if (rnd_below(2) && c->sends_left) {
 		c->sends_left--;
 		len = build_send(c, f, ++c->msn[SIW_DDP_QN_SEND], 0,
@@ -928,6 +939,12 @@ static int read_mpa(int fd, uint8_t *buf, enum siw_mpa_kind kind,
 	return 0;
 }
 
+static void count_setup(const struct conn *c)
+{
+	st.setups[c->rev - 1][c->crc][c->rtr == SIW_MPA_RTR_SEND ? 1 :
+		c->rtr == SIW_MPA_RTR_WRITE ? 2 : c->rtr ? 3 : 0]++;
+}
+
 /* One connection's worth of MPA as the initiator; the stream is then in c. */
 static int setup_initiator(struct conn *c, struct addrinfo *ai, unsigned int k)
 {
@@ -971,8 +988,7 @@ static int setup_initiator(struct conn *c, struct addrinfo *ai, unsigned int k)
 			c->rtr = rep.rtr;
 	}
 	take_target_info(c, rep.pd, rep.pd_len);
-	st.setups[c->rev - 1][c->crc][c->rtr == SIW_MPA_RTR_SEND ? 1 :
-		c->rtr == SIW_MPA_RTR_WRITE ? 2 : c->rtr ? 3 : 0]++;
+	count_setup(c);
 	if (c->rtr) {
 		uint8_t f[128];
 		struct siw_ddp_info info = { .last = 1 };
@@ -1045,8 +1061,7 @@ static int setup_responder(struct conn *c, int lfd, unsigned int k)
 	len = siw_mpa_rep_build(buf, sizeof(buf), &rep);
 	if (len < 0)
 		fail("siw_mpa_rep_build: %d", len);
-	st.setups[c->rev - 1][c->crc][c->rtr == SIW_MPA_RTR_SEND ? 1 :
-		c->rtr == SIW_MPA_RTR_WRITE ? 2 : c->rtr ? 3 : 0]++;
+	count_setup(c);
 	return xmit(c, buf, len);
 }
 
@@ -1186,12 +1201,10 @@ static void run_stream(struct conn *c)
 			n = 0;
 			await_reads(c);
 		}
-		if (mutated && c->initiator && !c->dead &&
-		    c->rd_count < (int)c->ird && c->rd_count < MAX_READS) {
+		if (mutated && !c->dead && read_room(c)) {
 			n += valid_read_req(c, batch + n);
 			c->probe = 1;
-			c->probe_stag = c->rd[(c->rd_head + c->rd_count - 1) %
-					      MAX_READS].sink_stag;
+			c->probe_stag = last_read(c)->sink_stag;
 		}
 		xmit(c, batch, n);
 		if (c->probe)

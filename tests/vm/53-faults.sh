@@ -80,9 +80,15 @@ verified() {
 	[ $CRC = 0 ] || kill "$SPID" 2>/dev/null
 	wait "$SPID"
 	src=$?
-	[ $CRC = 0 ] && [ $src = 0 ] && grep -q '^client: all QPs verified' "$tmp/client.out" ||
-		fail "$name: client status $CRC, server $src"$'\n'"$(grep -v ': OK:' "$tmp/client.out" | head -n 20)"$'\n'"$(grep -v ': OK:' "$tmp/server.out" | head -n 20)"
+	all_verified "$name" "$src"
 	no_resources_left "$name"
+}
+
+# all_verified NAME SERVER-STATUS: client ($CRC) and server both exited
+# 0, the client with every QP verified.
+all_verified() {
+	[ $CRC = 0 ] && [ "$2" = 0 ] && grep -q '^client: all QPs verified' "$tmp/client.out" ||
+		fail "$1: client status $CRC, server $2"$'\n'"$(grep -v ': OK:' "$tmp/client.out" | head -n 20)"$'\n'"$(grep -v ': OK:' "$tmp/server.out" | head -n 20)"
 }
 
 # no_resources_left NAME: nothing of siw's still allocated once the
@@ -140,8 +146,7 @@ start_server
 note "veth_a down for 2 s, 3 s into the transfer"
 fault_run "ip -n fa link set veth_a down; sleep 2; ip -n fa link set veth_a up" \
 	-t 300 -I 0 -q 4 -n 400 -m 256k
-[ $CRC = 0 ] && [ $SRC = 0 ] && grep -q '^client: all QPs verified' "$tmp/client.out" ||
-	fail "link flap: client status $CRC, server $SRC"$'\n'"$(grep -v ': OK:' "$tmp/client.out" | head -n 20)"
+all_verified "link flap" "$SRC"
 no_resources_left "link flap"
 
 # --- 3. 1000 QPs at once ---------------------------------------------------------
