@@ -40,8 +40,28 @@ apt_update() {
 	updated=1
 }
 
+# The archive this machine already takes bookworm from, in either of
+# apt's formats: backports come from the same place.
+bookworm_uri() {
+	{
+		sed -e 's/\[[^]]*\]//' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+			awk '$1 == "deb" && $3 == "bookworm" { print $2 }'
+		cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+			awk -v RS='' '/(^|\n)Types:[^\n]*[ \t]deb([ \t]|\n|$)/ &&
+				      /(^|\n)Suites:[^\n]*[ \t]bookworm([ \t]|\n|$)/ {
+				if (match($0, /(^|\n)URIs:[ \t]*[^ \t\n]+/)) {
+					u = substr($0, RSTART, RLENGTH)
+					sub(/^\n?URIs:[ \t]*/, "", u)
+					print u
+				}
+			}'
+	} | head -n 1
+}
+
 if ! has_backports; then
-	echo "deb http://deb.debian.org/debian bookworm-backports main" > "$backports"
+	uri=$(bookworm_uri)
+	[ -n "$uri" ] || die "no bookworm source in /etc/apt: cannot add bookworm-backports next to it"
+	echo "deb $uri bookworm-backports main" > "$backports"
 	apt_update
 fi
 
