@@ -6,7 +6,8 @@
 # make intree-siw      build/<kver>/intree-siw/siw.ko: Linux's own siw
 #                      driver from /usr/src/linux-source-*, a test peer
 # make install         install siw.ko for KVER into updates/ and run depmod
-# make check           the test suite (host unit tests, then VMs)
+# make check           the test suite: host unit tests, VMs, and the debug
+#                      lane (NO_DEBUG_LANE=1 leaves that out)
 # make check-debug     the VM suite on the debug lane's kernel: KASAN,
 #                      UBSAN, lockdep, kmemleak... (tools/build-debug-kernel
 #                      builds it once per machine)
@@ -86,7 +87,7 @@ install: modules
 	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) -a $(KVER)
 
 check:
-	tests/run
+	tests/run $(if $(NO_DEBUG_LANE),--no-debug-lane)
 
 check-debug:
 	rel=$$(tools/build-debug-kernel) && \

@@ -2,7 +2,7 @@
 # Guest side of tests/run: runs every tests/vm/*.sh in order inside the
 # current VM and judges each one.
 #
-#   tests/lib/suite.sh [--only PATTERN] [--timeout SECS]
+#   tests/lib/suite.sh [--only PATTERN] [--timeout SECS] [--lane debug]
 #
 # A test passes when it exits 0 within its time limit (--timeout, default
 # 300 s, or its own "# vm-timeout: SECS" line), the kernel logged
@@ -23,10 +23,11 @@ set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=SCRIPTDIR/runs.sh
 . "$top/tests/lib/runs.sh"
-only='' per_test=${SIW_TEST_TIMEOUT:-300}
+only='' per_test=${SIW_TEST_TIMEOUT:-300} lane=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--only) only=$2; shift 2 ;;
+	--lane) lane=$2; shift 2 ;;
 	--timeout) per_test=$2; shift 2 ;;
 	*) echo "suite: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -34,6 +35,8 @@ done
 
 [ "${SIW_VM:-}" = 1 ] || { echo "suite: run me in a VM (tools/vm-run)" >&2; exit 2; }
 kver=$(uname -r)
+time_scale=1
+[[ $kver == *-siwdebug ]] && time_scale=2
 out=${SIW_VM_OUT:-/tmp/siw-suite}
 mkdir -p "$out"
 : > "$out/results"
@@ -170,7 +173,7 @@ run_test() {
 for t in "$top"/tests/vm/*.sh; do
 	[ -e "$t" ] || continue
 	name=$(basename "$t" .sh)
-	selected "$name" || continue
+	selected "$name" && in_lane "$t" || continue
 	# fd 3, not stdin: the tests must not read the list of runs.
 	while read -r -u 3 run prov; do
 		run_test "$t" "$run" "$prov"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# debug-lane: verbs with bad arguments and object life cycles
 # The libibverbs control path through the distribution's stock siw
 # provider: every object type created, queried and destroyed, limits,
 # QP transitions, flushing through the mapped queues, and clean-up after

@@ -1,4 +1,5 @@
 #!/bin/bash
+# debug-lane: the verbs of kernel consumers
 # The verbs kernel consumers (NVMe-oF, NFS/RDMA, iSER) use, through the
 # RDMA core: tests/kmod/siw_ktest.ko runs its checks when loaded and
 # refuses to stay loaded; -ECANCELED means every check passed, -EIO that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# debug-lane: a device removed under a process
 # A device removed while a process holds it open with objects: deleting
 # the interface, "rdma link delete" and unloading the module each take
 # the device away at once; the process sees EIO and can still release

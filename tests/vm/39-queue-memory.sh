@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-timeout: 240
+# debug-lane: allocation failures under a memory cgroup
 # Queue memory a process asks for is charged to its memory cgroup
 # (issue 16, D9): in a cgroup limited to 64 MiB, a process creating CQs
 # of the largest size (8 MiB of ring each) must be stopped by the limit

@@ -1,6 +1,7 @@
 #!/bin/bash
 # vm-timeout: 240
 # providers: stock userlib
+# debug-lane: failures users meet
 # Failures a user will meet, on one siw device (a dummy netdev): a
 # connect to a port nobody listens on, a server that rejects, a client
 # and then a server killed with SIGKILL in the middle of a transfer, and

@@ -1,6 +1,7 @@
 #!/bin/bash
 # vm-timeout: 180
 # providers: stock userlib
+# debug-lane: malformed frames
 # Malformed iWARP from the network: a hand-made peer (Python, plain TCP)
 # does the MPA exchange with a siw responder (rping -s) as it should,
 # then sends one bad FPDU. siw must answer with a TERMINATE that names

@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-timeout: 420
+# debug-lane: hostile peers and life-cycle races
 # A hostile or broken peer (tests/lib/iwarp_peer.py, plain TCP) against
 # siw's protocol rules and life cycle, one case a connection
 # (tests/lib/hostile_cases.py says what each case sends and expects):

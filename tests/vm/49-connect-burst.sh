@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-timeout: 420
+# debug-lane: a connection burst
 # A burst of connections beyond the listener's backlog (issue 16, D10):
 # siw_traffic's server listens with a backlog of 64 and 200 clients
 # connect at once. As with TCP, the excess must wait (siw takes no more

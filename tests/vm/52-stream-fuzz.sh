@@ -1,21 +1,27 @@
 #!/bin/bash
 # vm-timeout: 1500
+# debug-lane: the live-stream fuzzer
 # The live-stream fuzzer (tests/fuzz/stream_fuzz.c) against siw over TCP
 # on the test device: MPA revision 1 and 2, CRC off and on, every RTR
 # type, then mostly valid FPDUs with mutated ones among them (every
 # header field, pad, CRC, Terminate and Read Request contents, raw
 # bytes, FPDUs cut off or split across TCP writes at every byte):
-#   1. siw as responder (siw_target fuzz-serve), the fuzzer connecting;
+#   1. siw as responder (siw_target fuzz-serve), two fuzzers connecting
+#      at once;
 #   2. siw as initiator (siw_target fuzz-client), the fuzzer listening,
 #      once plain and once with peer_to_peer and mpa_crc_enabled set.
 # The fuzzer checks everything siw sends back (see its header); all the
 # while siw_traffic runs verified WRITE/READ/SEND traffic on connections
 # of its own, every byte checked, and siw must serve a verified rping
 # afterwards, unload, and leave a clean kernel log.
-# SIW_FUZZ_FPDUS (default 1000000) is the FPDU count, split 80/10/10
-# over the three runs (siw as initiator costs a user-space reconnect per
-# stream, so there one FPDU in 256 is mutated rather than one in 64).
-# SIW_FUZZ_SEED fixes the fuzzer's seed (each run prints the one it used).
+# SIW_FUZZ_FPDUS (default 1000000) is the FPDU count, split 90/5/5 over
+# the three runs: siw as initiator costs a user-space reconnect per
+# stream and paces the fuzzer with its READs.
+# SIW_FUZZ_MUTATE (default 64): one FPDU in that many is mutated where
+# siw is the responder, one in four times that many where it is the
+# initiator. The debug lane takes fewer (tests/run says why).
+# SIW_FUZZ_SEED fixes the fuzzer's seed, SEED + 1 for the second one
+# (each run prints the one it used).
 . "$(dirname "$0")/../lib/traffic.sh"
 
 fuzz=$SIW_TOP/build/tests/stream_fuzz
@@ -25,6 +31,7 @@ for b in "$fuzz" "$target" "$tr"; do
 	[ -x "$b" ] || fail "$b is not built (make tests)"
 done
 total=${SIW_FUZZ_FPDUS:-1000000}
+every=${SIW_FUZZ_MUTATE:-64}
 seed=()
 [ -n "${SIW_FUZZ_SEED:-}" ] && seed=(--seed "$SIW_FUZZ_SEED")
 
@@ -54,24 +61,40 @@ wait_for -t 30 listening $tport || log_fail "$LOGS/traffic-server.log" "siw_traf
 ) &
 tloop=$!
 
-# fuzz_run NAME FPDUS MODE: the fuzzer in MODE (connect or listen)
-# against siw_target in the other role, on a port of its own.
+# fuzz_run NAME FPDUS MODE [JOBS]: the fuzzer in MODE (connect or listen)
+# against siw_target in the other role, on a port of its own; in connect
+# mode JOBS fuzzers at once (default 1), each with its share of FPDUS,
+# so that siw has several hostile streams to keep apart, and one's
+# connection set-up overlaps another's traffic.
 fuzz_run() {
-	local name=$1 n=$2 mode=$3 tpid fpid rc sent
+	local name=$1 n=$2 mode=$3 jobs=${4:-1} tpid fpid rc=0 sent j log
+	local pids=() logs=() s=()
 	new_port
-	echo "\$ stream_fuzz $mode $TEST_IP4 $PORT --fpdus $n"
 	if [ "$mode" = connect ]; then
 		bg "$target" fuzz-serve "$TEST_IP4" $PORT > "$LOGS/target-$name.log" 2>&1 < /dev/null
 		tpid=$BG_PID
 		wait_for -t 30 listening $PORT || log_fail "$LOGS/target-$name.log" "siw_target did not listen"
-		timeout 1200 "$fuzz" connect "$TEST_IP4" $PORT --fpdus "$n" --secs 1000 "${seed[@]}" \
-			> "$LOGS/fuzz-$name.log" 2>&1 < /dev/null
-		rc=$?
+		for j in $(seq 1 "$jobs"); do
+			log=$LOGS/fuzz-$name-$j.log
+			s=()
+			[ -n "${SIW_FUZZ_SEED:-}" ] && s=(--seed $((SIW_FUZZ_SEED + j - 1)))
+			echo "\$ stream_fuzz connect $TEST_IP4 $PORT --fpdus $((n / jobs)) --mutate $every${s:+ ${s[*]}}"
+			timeout 1200 "$fuzz" connect "$TEST_IP4" $PORT --fpdus $((n / jobs)) --secs 1000 \
+				--mutate "$every" "${s[@]}" > "$log" 2>&1 < /dev/null &
+			pids+=($!)
+			logs+=("$log")
+		done
+		for j in "${!pids[@]}"; do
+			wait "${pids[$j]}" || [ $rc != 0 ] || rc=$?
+		done
 	else
-		bg "$fuzz" listen "$TEST_IP4" $PORT --fpdus "$n" --secs 1000 --mutate 256 "${seed[@]}" \
-			> "$LOGS/fuzz-$name.log" 2>&1 < /dev/null
+		log=$LOGS/fuzz-$name.log
+		logs=("$log")
+		echo "\$ stream_fuzz listen $TEST_IP4 $PORT --fpdus $n --mutate $((every * 4))"
+		bg "$fuzz" listen "$TEST_IP4" $PORT --fpdus "$n" --secs 1000 --mutate $((every * 4)) "${seed[@]}" \
+			> "$log" 2>&1 < /dev/null
 		fpid=$BG_PID
-		wait_for -t 30 listening $PORT || log_fail "$LOGS/fuzz-$name.log" "stream_fuzz did not listen"
+		wait_for -t 30 listening $PORT || log_fail "$log" "stream_fuzz did not listen"
 		bg "$target" fuzz-client "$TEST_IP4" $PORT > "$LOGS/target-$name.log" 2>&1 < /dev/null
 		tpid=$BG_PID
 		wait "$fpid"
@@ -79,22 +102,26 @@ fuzz_run() {
 	fi
 	kill -9 "$tpid" 2>/dev/null
 	wait "$tpid" 2>/dev/null
-	sed 's/^/  | /' "$LOGS/fuzz-$name.log"
+	for log in "${logs[@]}"; do
+		sed 's/^/  | /' "$log"
+	done
 	if [ $rc != 0 ]; then
 		echo "  what is left of the streams and QPs:"
 		{ ss -tnoi; rdma resource show qp; rdma resource show cm_id; } 2>&1 | sed 's/^/  | /'
 	fi
 	[ $rc = 0 ] || log_fail "$LOGS/target-$name.log" "stream_fuzz $mode (status $rc)"
-	grep -q '^stream_fuzz: all checks held' "$LOGS/fuzz-$name.log" ||
-		fail "stream_fuzz $mode did not finish"
 	# Each run must reach what it is there for, not just survive.
-	sent=$(awk '/ FPDUs in /{print $1}' "$LOGS/fuzz-$name.log")
-	[ "${sent:-0}" -ge "$n" ] ||
-		fail "stream_fuzz $mode sent ${sent:-0} of $n FPDUs in its time"
+	for log in "${logs[@]}"; do
+		grep -q '^stream_fuzz: all checks held' "$log" ||
+			fail "stream_fuzz $mode did not finish ($log)"
+		sent=$(awk '/ FPDUs in /{print $1}' "$log")
+		[ "${sent:-0}" -ge $((n / ${#logs[@]})) ] ||
+			fail "stream_fuzz $mode sent ${sent:-0} of $((n / ${#logs[@]})) FPDUs in its time"
+	done
 }
 
-fuzz_run responder $((total * 8 / 10)) connect
-fuzz_run initiator $((total / 10)) listen
+fuzz_run responder $((total * 9 / 10)) connect 2
+fuzz_run initiator $((total / 20)) listen
 params=/sys/module/siw/parameters
 if ! intree; then
 	at_exit "echo 0 > $params/peer_to_peer; echo 0 > $params/mpa_crc_enabled"
@@ -102,7 +129,7 @@ if ! intree; then
 	echo 1 > $params/mpa_crc_enabled
 	note "peer_to_peer=1 mpa_crc_enabled=1"
 fi
-fuzz_run initiator-p2p $((total / 10)) listen
+fuzz_run initiator-p2p $((total / 20)) listen
 if ! intree; then
 	echo 0 > $params/peer_to_peer
 	echo 0 > $params/mpa_crc_enabled

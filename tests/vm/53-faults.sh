@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-timeout: 1500
+# debug-lane: faults under traffic
 # Faults under verified traffic (tests/traffic/siw_traffic, every byte
 # checked), siw with MPA CRC on, a device in each of two network
 # namespaces joined by a veth pair:
@@ -10,7 +11,8 @@
 #      it out as TCP does (a flap shorter than TCP's retransmission
 #      timeout is invisible to the connection; docs/testing.md): the
 #      transfer must end verified.
-#   3. 1000 QPs carrying traffic at once, all verified.
+#   3. 1000 QPs carrying traffic at once, all verified (SIW_FAULT_QPS:
+#      the debug lane takes fewer, tests/run says why).
 #   4. A client in a memory cgroup of 6 to 48 MiB: whether siw's own
 #      allocation fails (ENOMEM from the verb), the process is OOM-killed
 #      in mid-transfer or it fits, nothing of siw's outlives it, and the
@@ -151,9 +153,10 @@ no_resources_left "link flap"
 
 # --- 3. 1000 QPs at once ---------------------------------------------------------
 # Each side's QPs are a thread and a few descriptors apiece.
+qps=${SIW_FAULT_QPS:-1000}
 ulimit -n 16384 || fail "cannot raise the descriptor limit"
-note "1000 QPs"
-verified "1000 QPs" -q 1000 -n 4 -m 16k -w 2
+note "$qps QPs"
+verified "$qps QPs" -q "$qps" -n 4 -m 16k -w 2
 
 # --- 4. a memory cgroup too small -----------------------------------------------
 memcg_root
