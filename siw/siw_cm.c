@@ -716,19 +716,24 @@ static void siw_cep_work(struct work_struct *work)
 					       NULL, 0);
 		}
 		break;
+	/*
+	 * The frame is read before a timeout is judged: behind a backlog of
+	 * connection work the timer can run out on a peer whose frame has
+	 * long been waiting in the socket.
+	 */
 	case SIW_CEP_AWAIT_REP:
-		if (ev & BIT(SIW_CEP_EV_TIMEOUT)) {
+		siw_cep_got_reply(cep);
+		if (cep->state == SIW_CEP_AWAIT_REP &&
+		    (ev & BIT(SIW_CEP_EV_TIMEOUT))) {
 			siw_cep_mpa_error(cep, -ETIMEDOUT, "MPA Reply");
 			siw_cep_connect_failed(cep, -ETIMEDOUT, NULL, 0);
-		} else {
-			siw_cep_got_reply(cep);
 		}
 		break;
 	case SIW_CEP_AWAIT_REQ:
-		if (ev & BIT(SIW_CEP_EV_TIMEOUT))
+		siw_cep_got_request(cep);
+		if (cep->state == SIW_CEP_AWAIT_REQ &&
+		    (ev & BIT(SIW_CEP_EV_TIMEOUT)))
 			siw_cep_close(cep, true, false);
-		else
-			siw_cep_got_request(cep);
 		break;
 	case SIW_CEP_RDMA:
 		if (ev & BIT(SIW_CEP_EV_CLOSE)) {
