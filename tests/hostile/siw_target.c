@@ -9,6 +9,11 @@
  *	the peer's first Send arrives, moves the QP to Error, then watches
  *	the buffer for two seconds: it must not change any more, whatever
  *	the peer still writes (exit 1 if it did).
+ *   siw_target ird-zero ADDR PORT
+ *	Server. Accepts one connection with an IRD of 0 and names in its
+ *	MPA Reply's private data a 64 KiB buffer the peer may RDMA READ
+ *	(struct target_info), then waits for the connection to end. The
+ *	peer judges: its Read Request must get a Terminate, not data.
  *   siw_target reuse ADDR PORT
  *	Client. Connects a QP of its own (ibv_create_qp, bound by number),
  *	disconnects, takes the QP through ERR, RESET and INIT and connects
@@ -190,11 +195,17 @@ static void qp_to_init(struct rdma_cm_id *id, struct ibv_qp *qp)
 		die("modify_qp INIT");
 }
 
-static int err_place(const char *addr, const char *port)
+/*
+ * Server side of one connection: accepts the first connection request on
+ * addr:port with responder resources ird, a QP with one receive posted,
+ * and names c->buf in the Reply's private data.
+ */
+static void accept_one(struct conn *c, const char *addr, const char *port,
+		       uint8_t ird)
 {
 	struct target_info info;
 	struct rdma_conn_param param = {
-		.responder_resources = 1, .initiator_depth = 1,
+		.responder_resources = ird, .initiator_depth = 1,
 		.private_data = &info, .private_data_len = sizeof(info),
 	};
 	struct ibv_qp_init_attr qa = {
@@ -205,34 +216,39 @@ static int err_place(const char *addr, const char *port)
 	struct rdma_addrinfo *ai = resolve(addr, port, 1);
 	struct rdma_cm_event *ev;
 	struct rdma_cm_id *listen;
+
+	c->ch = rdma_create_event_channel();
+	if (!c->ch || rdma_create_id(c->ch, &listen, NULL, RDMA_PS_TCP) ||
+	    rdma_bind_addr(listen, ai->ai_src_addr) || rdma_listen(listen, 4))
+		die("listen");
+	printf("listening\n");
+	fflush(stdout);
+	ev = wait_event(c, RDMA_CM_EVENT_CONNECT_REQUEST);
+	c->id = ev->id;
+	rdma_ack_cm_event(ev);
+	setup_verbs(c, c->id->verbs);
+	qa.send_cq = qa.recv_cq = c->cq;
+	if (rdma_create_qp(c->id, c->pd, &qa))
+		die("rdma_create_qp");
+	c->qp = c->id->qp;
+	post_recv(c);
+	info.addr = htobe64((uintptr_t)c->buf);
+	info.rkey = htobe32(c->mr->rkey);
+	info.len = htobe32(BUF_LEN);
+	if (rdma_accept(c->id, &param))
+		die("rdma_accept");
+	rdma_ack_cm_event(wait_event(c, RDMA_CM_EVENT_ESTABLISHED));
+}
+
+static int err_place(const char *addr, const char *port)
+{
 	struct conn c = {};
 	uint8_t *snap;
 	struct ibv_wc wc;
 	int i, changed = 0;
 	time_t t;
 
-	c.ch = rdma_create_event_channel();
-	if (!c.ch || rdma_create_id(c.ch, &listen, NULL, RDMA_PS_TCP) ||
-	    rdma_bind_addr(listen, ai->ai_src_addr) || rdma_listen(listen, 4))
-		die("listen");
-	printf("listening\n");
-	fflush(stdout);
-	ev = wait_event(&c, RDMA_CM_EVENT_CONNECT_REQUEST);
-	c.id = ev->id;
-	rdma_ack_cm_event(ev);
-	setup_verbs(&c, c.id->verbs);
-	qa.send_cq = qa.recv_cq = c.cq;
-	if (rdma_create_qp(c.id, c.pd, &qa))
-		die("rdma_create_qp");
-	c.qp = c.id->qp;
-	post_recv(&c);
-	info.addr = htobe64((uintptr_t)c.buf);
-	info.rkey = htobe32(c.mr->rkey);
-	info.len = htobe32(BUF_LEN);
-	if (rdma_accept(c.id, &param))
-		die("rdma_accept");
-	rdma_ack_cm_event(wait_event(&c, RDMA_CM_EVENT_ESTABLISHED));
-
+	accept_one(&c, addr, port, 1);
 	if (!poll_one(&c, &wc, 30) || wc.status != IBV_WC_SUCCESS) {
 		fprintf(stderr, "siw_target: no Send from the peer\n");
 		return 1;
@@ -260,6 +276,18 @@ static int err_place(const char *addr, const char *port)
 		return 1;
 	}
 	printf("nothing placed after Error\n");
+	return 0;
+}
+
+static int ird_zero(const char *addr, const char *port)
+{
+	struct conn c = {};
+
+	accept_one(&c, addr, port, 0);
+	printf("accepted with IRD 0\n");
+	fflush(stdout);
+	rdma_ack_cm_event(wait_event(&c, RDMA_CM_EVENT_DISCONNECTED));
+	printf("disconnected\n");
 	return 0;
 }
 
@@ -714,6 +742,8 @@ int main(int argc, char **argv)
 	alarm(60);
 	if (argc == 4 && !strcmp(argv[1], "err-place"))
 		return err_place(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "ird-zero"))
+		return ird_zero(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "reuse"))
 		return reuse(argv[2], argv[3]);
 	if (argc == 5 && !strcmp(argv[1], "reset-busy"))

@@ -22,6 +22,8 @@ Cases where the peer listens on ADDR:PORT for a siw rping client
                   response is still being sent, beyond the IRD of 1;
   reply-fin       the MPA Reply and at once a FIN: siw must end the stream.
 Cases with tests/hostile/siw_target:
+  ird-zero        a Read Request to siw_target ird-zero, which accepted
+                  with an IRD of 0: it must get a Terminate, not data;
   err-place       RDMA WRITEs streamed at siw_target err-place, which moves
                   its QP to Error on the peer's first Send;
   reuse-silent    listens for siw_target reuse: the first connection stays
@@ -184,6 +186,15 @@ def ird_exceeded(addr, port):
                                                 skip=(ip.READ_RESP,)))
 
 
+def ird_zero(addr, port):
+    p = ip.Peer.connect(addr, port)
+    if p.ird != 0:
+        raise AssertionError("the MPA Reply grants IRD %r, not 0" % p.ird)
+    buf, rkey, _ = struct.unpack(">QII", p.pd[:16])
+    p.read_request(0x1000, 0, SIZE, rkey, buf)
+    print("Terminate %r" % p.expect_terminate(*DDP_UNTAGGED_NOBUF))
+
+
 def err_place(addr, port):
     p = ip.Peer.connect(addr, port)
     buf, rkey, length = struct.unpack(">QII", p.pd[:16])
@@ -247,6 +258,7 @@ CASES = {
     "reply-fin": reply_fin,
     "send-inv-mr": send_inv_mr,
     "ird-exceeded": ird_exceeded,
+    "ird-zero": ird_zero,
     "err-place": err_place,
     "slow-sink": slow_sink,
     "reuse-silent": reuse_silent,

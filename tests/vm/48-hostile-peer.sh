@@ -7,10 +7,10 @@
 # Read Responses that do not answer their READ, a Send whose segments
 # both start at MO 0, the wrong RTR message, FPDUs before the MPA Reply,
 # a FIN right behind the MPA Request or Reply,
-# remote invalidation of an ordinary MR, Read Requests beyond the IRD,
-# Writes to a QP in Error, a QP reconnected while its old stream waits
-# for a silent peer, ERR and RESET while the transmitter is busy, and a
-# QP of another process bound by number.
+# remote invalidation of an ordinary MR, Read Requests beyond the IRD
+# and with an IRD of 0, Writes to a QP in Error, a QP reconnected while
+# its old stream waits for a silent peer, ERR and RESET while the
+# transmitter is busy, and a QP of another process bound by number.
 # Each case must end as the RFCs and verbs say (a Terminate with the
 # right reason, an error completion, a refusal), and siw must serve a
 # verified rping afterwards with a clean kernel log.
@@ -81,6 +81,16 @@ at_exit "sysctl -qw net.ipv4.tcp_wmem='$wmem'"
 must sysctl -qw net.ipv4.tcp_wmem="4096 16384 16384"
 client_case ird-exceeded 65000
 must sysctl -qw net.ipv4.tcp_wmem="$wmem"
+
+# IRD 0: not even one Read Request may be served (40cc671 served one).
+new_port
+bg "$target" ird-zero "$TEST_IP4" $PORT > "$LOGS/target-ird0.log" 2>&1 < /dev/null
+wait_for -t 30 listening $PORT || log_fail "$LOGS/target-ird0.log" "siw_target did not listen"
+echo "\$ hostile_cases.py ird-zero"
+out=$(timeout 60 python3 "$cases" ird-zero "$TEST_IP4" $PORT 2>&1) || fail "ird-zero: $out"
+echo "$out" | sed 's/^/  | /'
+wait "$BG_PID" || log_fail "$LOGS/target-ird0.log" "ird-zero"
+sed 's/^/  | /' "$LOGS/target-ird0.log"
 
 # Writes keep coming after the consumer moved its QP to Error. Whether
 # one lands in the window before the stream is cut is up to timing: on
