@@ -43,12 +43,14 @@
  *	its MPA Request, and issues RDMA READs of random size from the
  *	region the peer's Reply names, one after another, until the
  *	connection fails; then connects again.
- *   siw_target cq-hog ADDR N
+ *   siw_target cq-hog ADDR N [hold]
  *	Creates up to N CQs of the largest size on the device of ADDR,
  *	holding them all, and prints "created K CQs" when one fails or
- *	all N are there. The caller judges K.
+ *	all N are there. The caller judges K. With "hold", it then keeps
+ *	them until killed.
  *
- * SIGALRM ends a run that hangs after 60 s (not the fuzz modes).
+ * SIGALRM ends a run that hangs after 60 s (not the fuzz modes, nor cq-hog
+ * with hold, which the caller kills).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -478,7 +480,7 @@ static int steal(uint32_t qpn, const char *addr, const char *port)
 	return 0;
 }
 
-static int cq_hog(const char *addr, int n)
+static int cq_hog(const char *addr, int n, int keep)
 {
 	struct rdma_addrinfo *ai = resolve(addr, NULL, 1);
 	struct rdma_event_channel *ch = rdma_create_event_channel();
@@ -498,6 +500,10 @@ static int cq_hog(const char *addr, int n)
 		}
 	}
 	printf("created %d CQs\n", k);
+	if (keep) {
+		fflush(stdout);
+		pause();
+	}
 	return 0;
 }
 
@@ -759,7 +765,11 @@ int main(int argc, char **argv)
 		return fuzz_client(argv[2], argv[3]);
 	}
 	if (argc == 4 && !strcmp(argv[1], "cq-hog"))
-		return cq_hog(argv[2], atoi(argv[3]));
+		return cq_hog(argv[2], atoi(argv[3]), 0);
+	if (argc == 5 && !strcmp(argv[1], "cq-hog") && !strcmp(argv[4], "hold")) {
+		alarm(0);
+		return cq_hog(argv[2], atoi(argv[3]), 1);
+	}
 	if (argc == 5 && !strcmp(argv[1], "steal"))
 		return steal(strtoul(argv[2], NULL, 0), argv[3], argv[4]);
 	fprintf(stderr, "usage: see the comment at the top of siw_target.c\n");
