@@ -30,7 +30,8 @@
  *	Creates a QP on the device of ADDR, moves it to INIT, prints
  *	"qpn N" and waits to be killed.
  *   siw_target steal QPN ADDR PORT
- *	Asks rdma_cm to connect QP number QPN, which another process owns.
+ *	Asks rdma_cm to connect QP number QPN, which another process or
+ *	the kernel owns.
  *	Exits 0 if that is refused, 1 if it was connected.
  *   siw_target fuzz-serve ADDR PORT
  *	Server for tests/fuzz/stream_fuzz.c, until killed: accepts every
@@ -468,7 +469,7 @@ static int steal(uint32_t qpn, const char *addr, const char *port)
 	if (!c.ch)
 		die("rdma_create_event_channel");
 	if (connect_by_number(&c, ai, qpn, NULL, &refused)) {
-		printf("FAIL: another process's QP %u was connected\n", qpn);
+		printf("FAIL: QP %u, not ours, was connected\n", qpn);
 		return 1;
 	}
 	if (!refused) {

@@ -4,6 +4,10 @@
  * ULP (NVMe-oF, NFS/RDMA, iSER) uses, through the RDMA core, on the
  * device named by the "dev" parameter. Runs at load; loading fails with
  * -EIO if any check fails, and every check logs "siw_ktest: ok|FAIL".
+ *
+ * With hold=1 it runs no checks but stays loaded with a kernel QP in
+ * INIT, logging "siw_ktest: holding QP N", for tests that try to take
+ * that QP from user space; unloading checks that it is still in INIT.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -17,6 +21,10 @@ MODULE_LICENSE("Dual BSD/GPL");
 static char *dev = "siw_lo";
 module_param(dev, charp, 0444);
 MODULE_PARM_DESC(dev, "RDMA device to test");
+
+static bool hold;
+module_param(hold, bool, 0444);
+MODULE_PARM_DESC(hold, "keep a kernel QP in INIT until unloaded instead of testing");
 
 static int failures;
 
@@ -357,17 +365,67 @@ out:
 	CHECK(ib_dereg_mr(mr) == 0, "dereg fast-reg MR");
 }
 
+static struct {
+	struct ib_device *ibdev;
+	struct ib_pd *pd;
+	struct ib_cq *cq;
+	struct ib_qp *qp;
+} held;
+
+/* hold=1: a QP of a kernel consumer, left in INIT as a ULP leaves it. */
+static int ktest_hold(struct ib_device *ibdev)
+{
+	int rv;
+
+	held.pd = ib_alloc_pd(ibdev, 0);
+	if (IS_ERR(held.pd))
+		return PTR_ERR(held.pd);
+	held.cq = ib_alloc_cq(ibdev, NULL, 16, 0, IB_POLL_WORKQUEUE);
+	if (IS_ERR(held.cq)) {
+		rv = PTR_ERR(held.cq);
+		goto err_pd;
+	}
+	held.qp = ktest_qp(held.pd, held.cq, NULL, 8);
+	if (IS_ERR(held.qp)) {
+		rv = PTR_ERR(held.qp);
+		goto err_cq;
+	}
+	rv = ktest_modify(held.qp, IB_QPS_INIT);
+	if (rv)
+		goto err_qp;
+	held.ibdev = ibdev;
+	pr_info("siw_ktest: holding QP %u\n", held.qp->qp_num);
+	return 0;
+
+err_qp:
+	ib_destroy_qp(held.qp);
+err_cq:
+	ib_free_cq(held.cq);
+err_pd:
+	ib_dealloc_pd(held.pd);
+	return rv;
+}
+
 static int __init ktest_init(void)
 {
 	struct ib_device *ibdev;
 	struct ib_sge sge;
 	struct ib_pd *pd;
 	void *buf;
+	int rv;
 
 	ibdev = ib_device_get_by_name(dev, RDMA_DRIVER_SIW);
 	if (!ibdev) {
 		pr_err("siw_ktest: no siw device %s\n", dev);
 		return -ENODEV;
+	}
+	if (hold) {
+		rv = ktest_hold(ibdev);
+		if (rv) {
+			pr_err("siw_ktest: cannot set up a QP to hold: %d\n", rv);
+			ib_device_put(ibdev);
+		}
+		return rv;
 	}
 	pd = ib_alloc_pd(ibdev, 0);
 	CHECK(!IS_ERR(pd), "alloc kernel PD");
@@ -402,3 +460,22 @@ out_dev:
 }
 
 module_init(ktest_init);
+
+/* Only a module loaded with hold=1 stays loaded to be removed. */
+static void __exit ktest_exit(void)
+{
+	struct ib_qp_init_attr init;
+	struct ib_qp_attr attr;
+	int rv;
+
+	rv = ib_query_qp(held.qp, &attr, IB_QP_STATE, &init);
+	CHECK(!rv && attr.qp_state == IB_QPS_INIT,
+	      "held QP %u still in INIT (query %d, state %d)",
+	      held.qp->qp_num, rv, rv ? -1 : attr.qp_state);
+	ib_destroy_qp(held.qp);
+	ib_free_cq(held.cq);
+	ib_dealloc_pd(held.pd);
+	ib_device_put(held.ibdev);
+}
+
+module_exit(ktest_exit);

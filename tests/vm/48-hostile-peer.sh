@@ -10,7 +10,8 @@
 # remote invalidation of an ordinary MR, Read Requests beyond the IRD
 # and with an IRD of 0, Writes to a QP in Error, a QP reconnected while
 # its old stream waits for a silent peer, ERR and RESET while the
-# transmitter is busy, and a QP of another process bound by number.
+# transmitter is busy, and a QP of another process or of a kernel
+# consumer bound by number.
 # Each case must end as the RFCs and verbs say (a Terminate with the
 # right reason, an error completion, a refusal), and siw must serve a
 # verified rping afterwards with a clean kernel log.
@@ -144,6 +145,27 @@ sed 's/^/  | /' "$LOGS/target-steal.log"
 stop_bg
 kill -9 "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
+
+# A kernel consumer's QP, named by number: refused, and left in INIT as
+# its consumer left it (40cc671 connected it to the user's stream).
+ktest=$SIW_TOP/build/$(uname -r)/ktest/siw_ktest.ko
+[ -f "$ktest" ] || fail "$ktest not built (make all-kernels)"
+must insmod "$ktest" dev="$TEST_DEV" hold=1
+at_exit "rmmod siw_ktest"
+kqpn=$(klog | awk '/siw_ktest: holding QP / {print $NF}' | tail -n 1)
+[ -n "$kqpn" ] || fail "siw_ktest hold=1 logged no QP number"
+new_port
+bg rping -s -a "$TEST_IP4" -p $PORT -C 1 > "$LOGS/rping-ksteal.log" 2>&1 < /dev/null
+wait_for -t 30 listening $PORT || log_fail "$LOGS/rping-ksteal.log" "rping did not listen"
+echo "\$ siw_target steal $kqpn  (the kernel's QP)"
+timeout 60 "$target" steal "$kqpn" "$TEST_IP4" $PORT > "$LOGS/target-ksteal.log" 2>&1 < /dev/null ||
+	log_fail "$LOGS/target-ksteal.log" "steal of a kernel QP"
+sed 's/^/  | /' "$LOGS/target-ksteal.log"
+stop_bg
+must rmmod siw_ktest
+klog | grep 'siw_ktest:' | sed 's/^/  | /'
+klog | grep -q "siw_ktest: ok   held QP $kqpn still in INIT" ||
+	fail "the kernel's QP $kqpn did not stay in INIT"
 
 # Still healthy.
 rping_still_works 20 "the hostile peer"
