@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-"""The peer's side of tests/vm/48-hostile-peer.sh, one case per run:
+"""The peer's side of tests/vm/48-hostile-peer.sh and 54-frmr-race.sh,
+one case per run:
 
     python3 hostile_cases.py CASE ADDR PORT
 
@@ -30,6 +31,18 @@ Cases with tests/hostile/siw_target:
                   open and silent, the second must carry a Send 12 s on;
   slow-sink       listens for siw_target reset-busy and reads every
                   connection slowly, until killed.
+Cases with tests/kmod/siw_frmr_race.ko (issue 16, D2), which connects
+twice (the race, then control) and registers a fast-registration MR:
+  frmr-read-sendinv, frmr-read-localinv
+                  a Read of the whole MR, the response held up by not
+                  reading; a Send with Invalidate of the MR (or the cue
+                  for siw_frmr_race's LOCAL_INV), then, once the MR is
+                  registered anew with fewer pages, the rest of it: only
+                  bytes of the first registration, then a Terminate;
+  frmr-write-localinv
+                  one Write FPDU whose first page arrives before the cue
+                  and the rest after the MR was registered anew, past its
+                  new page list: a Terminate, nothing placed.
 Exit 0 when siw did what the case expects, 1 otherwise.
 """
 import socket
@@ -45,6 +58,7 @@ DDP_TAGGED_STAG = (1, 1, 0x00)
 DDP_TAGGED_BOUNDS = (1, 1, 0x01)
 DDP_UNTAGGED_NOBUF = (1, 2, 0x02)
 RDMAP_CANNOT_INVALIDATE = (0, 2, 0x09)
+RDMAP_INVALID_STAG = (0, 1, 0x00)
 MPA_REQ_REP = (2, 0, 0x04)
 
 BUF, RKEY, SIZE = 0x7f0000001000, 0x4b1d00, 64
@@ -249,7 +263,92 @@ def reuse_silent(addr, port):
     first.close()
 
 
+# siw_frmr_race.ko's first Send: iova, STag, pages, pages registered
+# anew, page size; every 32-bit word of the first registration is
+# FRMR_FIRST | its word index, of the second FRMR_SECOND | its index.
+FRMR_INFO = struct.Struct(">QIIII")
+FRMR_FIRST, FRMR_SECOND = 0xA0000000, 0xB0000000
+FRMR_WRITE_BYTE = 0x5A
+FRMR_SINK = 0x1000
+
+
+def frmr_setup(addr, port):
+    """Both of siw_frmr_race's connections and what its first Send says.
+    The small receive buffer lets the peer hold the Read Response up by
+    not reading."""
+    lsock = ip.Peer.listen(addr, port, rcvbuf=4096)
+    print("listening", flush=True)
+    data = ip.Peer.accept(lsock)
+    ctl = ip.Peer.accept(lsock)
+    info = FRMR_INFO.unpack(ctl.expect(ip.SEND).payload[:FRMR_INFO.size])
+    print("MR iova %#x STag %#x, %d pages, %d when registered anew" % info[:4])
+    return data, ctl, info
+
+
+def frmr_check_resp(f, got, first):
+    """One Read Response FPDU, which must continue the response at got
+    with the first registration's bytes. Returns the bytes had so far."""
+    if f.stag != FRMR_SINK or f.to != got:
+        raise AssertionError("Read Response out of place: %r after %d bytes" % (f, got))
+    end = got + len(f.payload)
+    if f.payload != first[got:end]:
+        i = next(i for i in range(0, len(f.payload), 4)
+                 if f.payload[i:i + 4] != first[got + i:got + i + 4])
+        w = struct.unpack(">I", f.payload[i:i + 4])[0]
+        whose = {FRMR_FIRST: "the first registration's word at another offset",
+                 FRMR_SECOND: "the second registration's"}.get(w & 0xF0000000,
+                                                               "not a registration's")
+        raise AssertionError("Read Response byte %d is %#010x, %s" % (got + i, w, whose))
+    if f.last:
+        raise AssertionError("the whole response (%d bytes) was served across "
+                             "the re-registration" % end)
+    return end
+
+
+def frmr_read(addr, port, sendinv):
+    data, ctl, (iova, rkey, pages, _, pgsz) = frmr_setup(addr, port)
+    size = pages * pgsz
+    first = struct.pack(">%dI" % (size // 4), *[FRMR_FIRST | i for i in range(size // 4)])
+    data.read_request(FRMR_SINK, 0, size, rkey, iova)
+    got = [frmr_check_resp(data.expect(ip.READ_RESP), 0, first)]
+    # Not reading, the peer lets siw fill the socket buffers and stop.
+    time.sleep(1)
+    if sendinv:
+        data.send(b"inv".ljust(16, b"\0"), opcode=ip.SEND_INV, inval=rkey)
+    else:
+        ctl.send(b"go".ljust(16, b"\0"))
+    ctl.s.settimeout(60)
+    ctl.expect(ip.SEND)
+    data.s.settimeout(10)
+
+    def each(f):
+        got[0] = frmr_check_resp(f, got[0], first)
+    t = data.expect_terminate(*RDMAP_INVALID_STAG, skip=(ip.READ_RESP,), each=each)
+    print("%d of %d bytes, all of the first registration, then %r" % (got[0], size, t))
+    ctl.send(b"end".ljust(16, b"\0"))
+
+
+def frmr_write(addr, port):
+    data, ctl, (iova, rkey, _, kpages, pgsz) = frmr_setup(addr, port)
+    # From the second registration's last page on: the first page lands
+    # under the first one, the 14 after it would be past the new list.
+    to = iova + (kpages - 1) * pgsz
+    frame = data.fpdu(data.tagged(ip.WRITE, rkey, to, bytes([FRMR_WRITE_BYTE]) * (15 * pgsz)))
+    cut = 2 + 14 + pgsz
+    data.send_raw(frame[:cut])
+    ctl.send(b"go".ljust(16, b"\0"))
+    ctl.s.settimeout(60)
+    ctl.expect(ip.SEND)
+    data.send_raw(frame[cut:])
+    data.s.settimeout(10)
+    print("Terminate %r" % data.expect_terminate(*DDP_TAGGED_STAG))
+    ctl.send(b"end".ljust(16, b"\0"))
+
+
 CASES = {
+    "frmr-read-sendinv": lambda a, p: frmr_read(a, p, True),
+    "frmr-read-localinv": lambda a, p: frmr_read(a, p, False),
+    "frmr-write-localinv": frmr_write,
     "mo0-twice": mo0_twice,
     "rtr-wrong": lambda a, p: rtr(a, p, False),
     "rtr-right": lambda a, p: rtr(a, p, True),

@@ -271,10 +271,12 @@ class Peer:
             raise AssertionError("expected opcode %s, got %r" % (opcodes, f))
         return f
 
-    def expect_terminate(self, layer=None, etype=None, ecode=None, skip=()):
-        """Reads up to the Terminate (passing over opcodes in skip), checks
-        its reason and its RFC 5040 section 4.8 layout, then the end of
-        the stream."""
+    def expect_terminate(self, layer=None, etype=None, ecode=None, skip=(),
+                         each=None):
+        """Reads up to the Terminate (passing over opcodes in skip, each
+        handed to each() if given, which may raise), checks its reason
+        and its RFC 5040 section 4.8 layout, then the end of the
+        stream."""
         while True:
             try:
                 f = self.recv_fpdu()
@@ -286,6 +288,8 @@ class Peer:
                 break
             if f.opcode not in skip:
                 raise AssertionError("expected a Terminate, got %r" % f)
+            if each:
+                each(f)
         if f.tagged or f.qn != QN_TERMINATE or not f.last or f.mo != 0:
             raise AssertionError("Terminate not on queue 2, last, MO 0: %r" % f)
         if f.msn != 1:
