@@ -1,5 +1,6 @@
 #!/bin/bash
 # vm-timeout: 300
+# debug-lane: a registration changed under the peer's Read or Write
 # A fast registration invalidated and registered anew with fewer pages
 # while the peer still uses the old one (issue 16, D2): a kernel consumer
 # (tests/kmod/siw_frmr_race.ko) registers 256 pages, the peer
