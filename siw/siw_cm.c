@@ -1184,7 +1184,12 @@ int siw_cm_create_listen(struct iw_cm_id *id, int backlog)
 
 int siw_cm_init(void)
 {
-	siw_cm_wq = alloc_workqueue("siw_cm", WQ_MEM_RECLAIM, 0);
+	/*
+	 * High priority: the MPA exchange runs against the peer's timers,
+	 * and a host busy with many user threads (a thousand connecting at
+	 * once) must not hold our Request or Reply back behind them.
+	 */
+	siw_cm_wq = alloc_workqueue("siw_cm", WQ_HIGHPRI | WQ_MEM_RECLAIM, 0);
 	return siw_cm_wq ? 0 : -ENOMEM;
 }
 
