@@ -1,7 +1,6 @@
 #!/bin/bash
 # vm-timeout: 300
 # providers: stock userlib
-# debug-lane: the data path, every byte checked
 # Verified RDMA traffic through siw (tests/traffic/siw_traffic): RDMA
 # WRITE, READ, SEND and SEND_WITH_INV of random sizes and scatter lists,
 # every byte checked, several QPs at once, over IPv4 and IPv6:

@@ -1,7 +1,6 @@
 #!/bin/bash
 # vm-timeout: 200
 # providers: stock userlib
-# debug-lane: connection management
 # rping between two rdma_cm endpoints on one siw device (a dummy netdev
 # with IPv4 and IPv6 addresses): sizes across rping's whole range, from
 # its minimum to its maximum, each byte checked (-V), and each exchange

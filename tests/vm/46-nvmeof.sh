@@ -1,6 +1,5 @@
 #!/bin/bash
 # vm-timeout: 240
-# debug-lane: a kernel consumer end to end
 # A kernel consumer end to end: NVMe over Fabrics on RDMA through siw, the
 # target (nvmet-rdma, a RAM disk namespace) and the host (nvme-rdma) on
 # one siw device, over IPv4 and then IPv6. Both sides are kernel QPs:
