@@ -19,7 +19,7 @@
 # stream and paces the fuzzer with its READs.
 # SIW_FUZZ_MUTATE (default 64): one FPDU in that many is mutated where
 # siw is the responder, one in four times that many where it is the
-# initiator. The debug lane takes fewer (tests/run says why).
+# initiator. The debug kernel takes fewer (tests/run says why).
 # SIW_FUZZ_SEED fixes the fuzzer's seed, SEED + 1 for the second one
 # (each run prints the one it used).
 . "$(dirname "$0")/../lib/traffic.sh"

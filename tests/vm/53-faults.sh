@@ -1,6 +1,5 @@
 #!/bin/bash
 # vm-timeout: 1500
-# debug-lane: faults under traffic
 # Faults under verified traffic (tests/traffic/siw_traffic, every byte
 # checked), siw with MPA CRC on, a device in each of two network
 # namespaces joined by a veth pair:
@@ -12,7 +11,7 @@
 #      timeout is invisible to the connection; docs/testing.md): the
 #      transfer must end verified.
 #   3. 1000 QPs carrying traffic at once, all verified (SIW_FAULT_QPS:
-#      the debug lane takes fewer, tests/run says why).
+#      the debug kernel takes 200, tests/run says why).
 #   4. A client in a memory cgroup of 6 to 48 MiB: whether siw's own
 #      allocation fails (ENOMEM from the verb), the process is OOM-killed
 #      in mid-transfer or it fits, nothing of siw's outlives it, and the
