@@ -129,20 +129,27 @@ sed 's/^/  | /' "$LOGS/target-busy.log"
 kill -9 "$sink" 2>/dev/null
 wait "$sink" 2>/dev/null
 
+# steal_qp NAME QPN WHOSE: siw_target steal connects QP QPN (WHOSE) to a
+# fresh rping server; siw must refuse it (siw_target fails otherwise).
+steal_qp() {
+	local name=$1 qpn=$2 whose=$3
+	new_port
+	bg rping -s -a "$TEST_IP4" -p $PORT -C 1 > "$LOGS/rping-$name.log" 2>&1 < /dev/null
+	wait_for -t 30 listening $PORT || log_fail "$LOGS/rping-$name.log" "rping did not listen"
+	echo "\$ siw_target steal $qpn  ($whose)"
+	timeout 60 "$target" steal "$qpn" "$TEST_IP4" $PORT > "$LOGS/target-$name.log" 2>&1 < /dev/null ||
+		log_fail "$LOGS/target-$name.log" "steal of $whose"
+	sed 's/^/  | /' "$LOGS/target-$name.log"
+	stop_bg
+}
+
 # Another process's QP, named by number.
 bg "$target" hold "$TEST_IP4" > "$LOGS/target-hold.log" 2>&1 < /dev/null
 holder=$BG_PID
 wait_for -t 30 grep -q '^qpn ' "$LOGS/target-hold.log" ||
 	log_fail "$LOGS/target-hold.log" "siw_target hold did not start"
 qpn=$(awk '/^qpn /{print $2}' "$LOGS/target-hold.log")
-new_port
-bg rping -s -a "$TEST_IP4" -p $PORT -C 1 > "$LOGS/rping-steal.log" 2>&1 < /dev/null
-wait_for -t 30 listening $PORT || log_fail "$LOGS/rping-steal.log" "rping did not listen"
-echo "\$ siw_target steal $qpn"
-timeout 60 "$target" steal "$qpn" "$TEST_IP4" $PORT > "$LOGS/target-steal.log" 2>&1 < /dev/null ||
-	log_fail "$LOGS/target-steal.log" "steal"
-sed 's/^/  | /' "$LOGS/target-steal.log"
-stop_bg
+steal_qp steal "$qpn" "another process's QP"
 kill -9 "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 
@@ -154,14 +161,7 @@ must insmod "$ktest" dev="$TEST_DEV" hold=1
 at_exit "rmmod siw_ktest"
 kqpn=$(klog | awk '/siw_ktest: holding QP / {print $NF}' | tail -n 1)
 [ -n "$kqpn" ] || fail "siw_ktest hold=1 logged no QP number"
-new_port
-bg rping -s -a "$TEST_IP4" -p $PORT -C 1 > "$LOGS/rping-ksteal.log" 2>&1 < /dev/null
-wait_for -t 30 listening $PORT || log_fail "$LOGS/rping-ksteal.log" "rping did not listen"
-echo "\$ siw_target steal $kqpn  (the kernel's QP)"
-timeout 60 "$target" steal "$kqpn" "$TEST_IP4" $PORT > "$LOGS/target-ksteal.log" 2>&1 < /dev/null ||
-	log_fail "$LOGS/target-ksteal.log" "steal of a kernel QP"
-sed 's/^/  | /' "$LOGS/target-ksteal.log"
-stop_bg
+steal_qp ksteal "$kqpn" "the kernel's QP"
 must rmmod siw_ktest
 klog | grep 'siw_ktest:' | sed 's/^/  | /'
 klog | grep -q "siw_ktest: ok   held QP $kqpn still in INIT" ||
