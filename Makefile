@@ -62,7 +62,7 @@ build/%/siw/siw.ko: FORCE
 # The test modules (kernel consumer, TCP memory reader), built the same way.
 build/%/ktest/siw_ktest.ko: FORCE
 	@mkdir -p build/$*/ktest
-	@ln -sf $(TOP)/tests/kmod/Kbuild $(TOP)/tests/kmod/*.c build/$*/ktest/
+	@ln -sf $(TOP)/tests/kmod/Kbuild $(TOP)/tests/kmod/*.[ch] build/$*/ktest/
 	$(MAKE) -C /lib/modules/$*/build M=$(TOP)/build/$*/ktest $(KBUILD_OPTS) modules
 
 all-kernels: $(foreach v,$(INSTALLED_KVERS),build/$(v)/siw/siw.ko build/$(v)/ktest/siw_ktest.ko) \

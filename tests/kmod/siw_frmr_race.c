@@ -36,6 +36,8 @@
 #include <rdma/ib_verbs.h>
 #include <rdma/rdma_cm.h>
 
+#include "ktest_check.h"
+
 MODULE_DESCRIPTION("siw fast-registration re-registration race test");
 MODULE_LICENSE("Dual BSD/GPL");
 
@@ -65,21 +67,6 @@ MODULE_PARM_DESC(port, "TCP port of the test peer");
 /* The byte the peer writes. */
 #define RACE_WRITE_BYTE	0x5a
 #define RACE_MSG	64	/* bytes of a message slot */
-
-static int failures;
-
-#define CHECK(cond, fmt, ...)						\
-	({								\
-		bool __ok = (cond);					\
-									\
-		if (__ok) {						\
-			pr_info("siw_frmr_race: ok   " fmt "\n", ##__VA_ARGS__); \
-		} else {						\
-			pr_err("siw_frmr_race: FAIL " fmt "\n", ##__VA_ARGS__); \
-			failures++;					\
-		}							\
-		__ok;							\
-	})
 
 enum race_mode { READ_SENDINV, READ_LOCALINV, WRITE_LOCALINV };
 

@@ -15,6 +15,8 @@
 #include <linux/completion.h>
 #include <rdma/ib_verbs.h>
 
+#include "ktest_check.h"
+
 MODULE_DESCRIPTION("siw kernel verbs test");
 MODULE_LICENSE("Dual BSD/GPL");
 
@@ -25,19 +27,6 @@ MODULE_PARM_DESC(dev, "RDMA device to test");
 static bool hold;
 module_param(hold, bool, 0444);
 MODULE_PARM_DESC(hold, "keep a kernel QP in INIT until unloaded instead of testing");
-
-static int failures;
-
-#define CHECK(cond, fmt, ...)						\
-	do {								\
-		if (cond) {						\
-			pr_info("siw_ktest: ok   " fmt "\n", ##__VA_ARGS__); \
-		} else {						\
-			pr_err("siw_ktest: FAIL " fmt " (%s:%d)\n",	\
-			       ##__VA_ARGS__, __FILE__, __LINE__);	\
-			failures++;					\
-		}							\
-	} while (0)
 
 struct ktest_cq_ctx {
 	atomic_t comp_events;
