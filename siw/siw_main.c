@@ -233,6 +233,14 @@ static struct siw_device *siw_device_alloc(struct net_device *netdev)
 	/* Ports are real local TCP ports: no iWARP port mapper daemon. */
 	ibdev->iw_driver_flags = IW_F_NO_PORT_MAP;
 	memcpy(ibdev->iw_ifname, netdev->name, sizeof(ibdev->iw_ifname));
+	/*
+	 * In sysfs under the NIC's own device, as a hardware RNIC is: tools
+	 * such as rdma-core's tests find the interface in DEV/device/net/.
+	 * A virtual interface (dummy, veth, lo) has no parent, and then the
+	 * siw device has none either. DMA is unaffected: with no DMA device
+	 * given to ib_register_device(), the core uses virtual DMA.
+	 */
+	ibdev->dev.parent = netdev->dev.parent;
 
 	/* The provider's doorbell is the legacy post_send command. */
 	ibdev->uverbs_cmd_mask |= BIT_ULL(IB_USER_VERBS_CMD_POST_SEND);

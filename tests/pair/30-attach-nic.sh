@@ -2,20 +2,17 @@
 # Two hosts on a real (virtio) Ethernet NIC: siw attached by attach=all
 # picks the NIC up at load, its GID is the NIC's MAC, its port follows
 # the link, and the hosts reach each other over the segment that later
-# tests run RDMA traffic across. Runs on both hosts (tools/vm-pair).
-. "$(dirname "$0")/../lib/guest.sh"
+# tests run RDMA traffic across. The siw device sits under the NIC's own
+# device in sysfs, as a hardware RNIC's does (DEV/device/net/eth0: how
+# rdma-core's tests and other tools find the interface). Last, the NIC
+# is hot-removed from the PCI bus under a siw device: the device goes,
+# with a clean kernel log, and siw unloads. Runs on both hosts
+# (tools/vm-pair).
+. "$(dirname "$0")/../lib/traffic.sh"
 
-case ${SIW_VM_LINK:-} in
-listen) me=192.0.2.1 peer=192.0.2.2 mac=52:54:00:00:00:01 ;;
-connect) me=192.0.2.2 peer=192.0.2.1 mac=52:54:00:00:00:02 ;;
-*) fail "not started by tools/vm-pair" ;;
-esac
-
-must modprobe virtio_net
-wait_for -t 10 test -e /sys/class/net/eth0 || fail "no eth0"
-must ip link set eth0 up
-must ip addr add "$me/24" dev eth0
-wait_for -t 30 busybox ping -c 1 -W 1 "$peer" || fail "peer $peer unreachable"
+pair_setup
+mac=52:54:00:00:00:01
+[ "$SIDE" = listen ] || mac=52:54:00:00:00:02
 
 load_siw attach=all
 wait_for -t 10 have_dev siw_eth0 || fail "attach=all did not attach eth0: $(siw_devs)"
@@ -24,11 +21,35 @@ gid=$(cat /sys/class/infiniband/siw_eth0/ports/1/gids/0)
 want=$(echo "$mac" | tr -d : | sed 's/..../&:/g; s/:$//')
 [ "${gid:0:14}" = "$want" ] || fail "GID $gid does not start with MAC $mac"
 [ "$(port_state siw_eth0)" = ACTIVE ] || fail "port not ACTIVE"
+[ -e /sys/class/infiniband/siw_eth0/device/net/eth0 ] ||
+	fail "no siw_eth0/device/net/eth0: device is $(readlink -f /sys/class/infiniband/siw_eth0/device)"
 must ip link set eth0 down
 wait_for -t 5 sh -c '[ "$(cat /sys/class/infiniband/siw_eth0/ports/1/state)" = "1: DOWN" ]' ||
 	fail "port did not follow the link down"
 must ip link set eth0 up
 wait_for -t 5 port_active siw_eth0 ||
 	fail "port did not come back ACTIVE"
+
+# The NIC's PCI function removed while siw is attached: the netdev and
+# its parents go, and the siw device with them, before its parent's
+# sysfs directory disappears under it.
+pci=$(readlink -f /sys/class/net/eth0/device/..)
+[ -e "$pci/remove" ] || fail "eth0 has no PCI function to remove ($pci)"
+# The connect side goes first, once the listen side knows it is past its
+# link flap above and has said it is done with the link; the listen side
+# then sees the peer vanish and follows.
+if [ "$SIDE" = listen ]; then
+	await flapped
+	signal link-done
+	wait_for -t 120 sh -c "! busybox ping -c 1 -W 1 $PEER > /dev/null" ||
+		fail "the peer did not remove its NIC"
+else
+	signal flapped
+	await link-done
+fi
+echo "\$ echo 1 > $pci/remove"
+echo 1 > "$pci/remove" || fail "removing $pci failed"
+wait_for -t 30 no_dev siw_eth0 || fail "siw_eth0 stayed after its NIC was removed"
+[ ! -e /sys/class/net/eth0 ] || fail "eth0 still there after its PCI function was removed"
 unload_siw
 exit 0
