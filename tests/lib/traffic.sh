@@ -374,3 +374,14 @@ pair_traffic() {
 	fi
 }
 
+
+# pair_vanish: this host dies now, as one does when it loses power:
+# tools/vm-run kills the VM from outside, so nothing here runs again, no
+# connection gets a FIN or a reset, and the peer's link goes silent. The
+# flag server dies with it: the peer can await nothing more from here.
+pair_vanish() {
+	note "vanishing: tools/vm-run kills this VM"
+	sync
+	: > "$SIW_VM_OUT/.vm/vanish"
+	while :; do sleep 60; done
+}
