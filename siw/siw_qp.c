@@ -119,7 +119,12 @@ int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,
 	spin_lock_init(&qp->rq_lock);
 	spin_lock_init(&qp->irq_lock);
 	init_waitqueue_head(&qp->zc_wait);
-	qp->state = IB_QPS_RESET;
+	/*
+	 * A new iWARP QP is Idle, reported as INIT as hardware RNICs do
+	 * (rdma-core's tests expect it of an RNIC): receives may be posted
+	 * at once. RESET is only ever entered on request.
+	 */
+	qp->state = IB_QPS_INIT;
 	qp->user = !!udata;
 	qp->sq_sig_all = attr->sq_sig_type == IB_SIGNAL_ALL_WR;
 	qp->scq = to_siw_cq(attr->send_cq);

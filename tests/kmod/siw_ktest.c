@@ -65,6 +65,16 @@ static struct ib_qp *ktest_qp(struct ib_pd *pd, struct ib_cq *cq,
 	return ib_create_qp(pd, &attr);
 }
 
+static noinline_for_stack bool ktest_in_state(struct ib_qp *qp,
+					       enum ib_qp_state state)
+{
+	struct ib_qp_init_attr init;
+	struct ib_qp_attr attr;
+
+	return !ib_query_qp(qp, &attr, IB_QP_STATE, &init) &&
+	       attr.qp_state == state;
+}
+
 static int ktest_modify(struct ib_qp *qp, enum ib_qp_state state)
 {
 	struct ib_qp_attr attr = {
@@ -148,6 +158,8 @@ static void ktest_flush(struct ib_device *ibdev, struct ib_pd *pd,
 	if (IS_ERR(qp))
 		goto out_cq;
 
+	CHECK(ktest_in_state(qp, IB_QPS_INIT), "a new QP is Idle (INIT)");
+	CHECK(ktest_modify(qp, IB_QPS_RESET) == 0, "INIT -> RESET");
 	CHECK(ktest_post_recv(qp, sge, 1) == -EINVAL, "post_recv in RESET fails");
 	CHECK(ktest_modify(qp, IB_QPS_INIT) == 0, "RESET -> INIT");
 	for (i = 0; i < 4; i++)

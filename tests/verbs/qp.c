@@ -274,8 +274,14 @@ int test_qp_states(struct test *t)
 	want.cap = ia.cap;
 	qp = ibv_create_qp(pd, &ia);
 	CHECK_ERR(qp, errno, "ibv_create_qp");
-	want.qp_state = IBV_QPS_RESET;
+	/* iWARP's Idle, as RNICs report it: INIT, not IB's RESET */
+	want.qp_state = IBV_QPS_INIT;
 	TRY(query_expect(t, qp, &want, 0, "new QP"));
+	memset(&attr, 0, sizeof(attr));
+	attr.qp_state = IBV_QPS_RESET;
+	TRY(modify_expect(t, qp, &attr, IBV_QP_STATE, 0, "INIT->RESET"));
+	want.qp_state = IBV_QPS_RESET;
+	TRY(query_expect(t, qp, &want, 0, "after INIT->RESET"));
 
 	/* The IB-style port/pkey attributes are accepted for compatibility */
 	memset(&attr, 0, sizeof(attr));
