@@ -40,7 +40,20 @@
 enum siw_stat {
 	SIW_STAT_TX_ZCOPY_WRS,		/* work requests sent zero-copy */
 	SIW_STAT_TX_ZCOPY_COPIED_QPS,	/* QPs whose zero-copy data the kernel copied */
+	SIW_STAT_TX_FPDUS,		/* FPDUs built for the stream */
+	SIW_STAT_TX_BYTES,		/* their bytes on the stream, MPA framing included */
+	SIW_STAT_RX_FPDUS,		/* FPDUs received whole and accepted */
+	SIW_STAT_RX_BYTES,		/* their bytes on the stream */
 	SIW_NUM_STATS
+};
+
+/*
+ * Per CPU, so that QPs served on several CPUs do not bounce one cache
+ * line per FPDU; atomic, because the adder may move to another CPU after
+ * taking the pointer and a softirq may add on this one meanwhile.
+ */
+struct siw_stats {
+	atomic64_t v[SIW_NUM_STATS];
 };
 
 struct siw_device {
@@ -65,8 +78,14 @@ struct siw_device {
 	atomic_t num_mr;
 	atomic_t cq_id_next;
 
-	atomic64_t stats[SIW_NUM_STATS];
+	struct siw_stats __percpu *stats;
 };
+
+static inline void siw_stat_add(struct siw_device *sdev, enum siw_stat stat,
+				s64 n)
+{
+	atomic64_add(n, &raw_cpu_ptr(sdev->stats)->v[stat]);
+}
 
 struct siw_ucontext {
 	struct ib_ucontext base_ucontext;

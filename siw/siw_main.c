@@ -197,6 +197,7 @@ static void siw_dealloc_driver(struct ib_device *ibdev)
 	siw_mem_flush();
 	xa_destroy(&sdev->qp_xa);
 	xa_destroy(&sdev->mem_xa);
+	free_percpu(sdev->stats);
 	netdev_put(sdev->netdev, &sdev->netdev_tracker);
 }
 
@@ -215,6 +216,11 @@ static struct siw_device *siw_device_alloc(struct net_device *netdev)
 	if (!sdev)
 		return ERR_PTR(-ENOMEM);
 	ibdev = &sdev->base_dev;
+	sdev->stats = alloc_percpu(struct siw_stats);
+	if (!sdev->stats) {
+		ib_dealloc_device(ibdev);
+		return ERR_PTR(-ENOMEM);
+	}
 
 	sdev->netdev = netdev;
 	netdev_hold(netdev, &sdev->netdev_tracker, GFP_KERNEL);

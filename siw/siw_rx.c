@@ -561,6 +561,9 @@ static int siw_rx_fpdu_done(struct siw_qp *qp)
 					   SIW_LLP_ETYPE_MPA, SIW_LLP_ECODE_CRC);
 	}
 	siw_mem_put_sges(rx->smem);
+	siw_stat_add(qp->sdev, SIW_STAT_RX_FPDUS, 1);
+	siw_stat_add(qp->sdev, SIW_STAT_RX_BYTES, SIW_MPA_LEN_SIZE +
+		     rx->ulpdu_len + rx->trailer_need);
 	if (info->last)
 		WRITE_ONCE(rx->msgs_in, rx->msgs_in + 1);
 

@@ -65,7 +65,7 @@ static void siw_tx_zc_done(struct sk_buff *skb, struct ubuf_info *ubuf,
 
 	/* skb_copy_ubufs() replaced our pages by copies: see ZC_COPIED. */
 	if (!success && !test_and_set_bit(SIW_QP_F_ZC_COPIED, &qp->flags)) {
-		atomic64_inc(&qp->sdev->stats[SIW_STAT_TX_ZCOPY_COPIED_QPS]);
+		siw_stat_add(qp->sdev, SIW_STAT_TX_ZCOPY_COPIED_QPS, 1);
 		ibdev_dbg(&qp->sdev->base_dev,
 			  "QP %u: the kernel copies zero-copy data on this connection\n",
 			  qp->base_qp.qp_num);
@@ -168,6 +168,9 @@ static void siw_tx_seal(struct siw_qp *qp, u32 ulpdu_len)
 	siw_tx_add_buf(tx, tx->trailer, pad + SIW_MPA_CRC_SIZE);
 	tx->cur = 0;
 	tx->busy = true;
+	siw_stat_add(qp->sdev, SIW_STAT_TX_FPDUS, 1);
+	siw_stat_add(qp->sdev, SIW_STAT_TX_BYTES, SIW_MPA_LEN_SIZE + ulpdu_len +
+		     pad + SIW_MPA_CRC_SIZE);
 }
 
 static u32 siw_tx_mss(struct socket *sock)
@@ -612,7 +615,7 @@ static bool siw_tx_start_wqe(struct siw_qp *qp)
 		siw_ubuf_init(&wqe->ubuf, &siw_tx_zc_ops, siw_tx_zc_done);
 		wqe->zc_pending = true;
 		atomic_inc(&qp->zc_inflight);
-		atomic64_inc(&qp->sdev->stats[SIW_STAT_TX_ZCOPY_WRS]);
+		siw_stat_add(qp->sdev, SIW_STAT_TX_ZCOPY_WRS, 1);
 	}
 	qp->tx.wqe = wqe;
 	return true;

@@ -672,6 +672,10 @@ static struct ib_qp *siw_iw_get_qp(struct ib_device *ibdev, int qpn)
 static const struct rdma_stat_desc siw_stat_descs[SIW_NUM_STATS] = {
 	[SIW_STAT_TX_ZCOPY_WRS].name = "tx_zcopy_wrs",
 	[SIW_STAT_TX_ZCOPY_COPIED_QPS].name = "tx_zcopy_copied_qps",
+	[SIW_STAT_TX_FPDUS].name = "tx_fpdus",
+	[SIW_STAT_TX_BYTES].name = "tx_bytes",
+	[SIW_STAT_RX_FPDUS].name = "rx_fpdus",
+	[SIW_STAT_RX_BYTES].name = "rx_bytes",
 };
 
 static struct rdma_hw_stats *siw_alloc_hw_port_stats(struct ib_device *ibdev,
@@ -685,10 +689,15 @@ static int siw_get_hw_stats(struct ib_device *ibdev,
 			    struct rdma_hw_stats *stats, u32 port, int index)
 {
 	struct siw_device *sdev = to_siw_dev(ibdev);
-	int i;
+	int cpu, i;
 
-	for (i = 0; i < SIW_NUM_STATS; i++)
-		stats->value[i] = atomic64_read(&sdev->stats[i]);
+	for (i = 0; i < SIW_NUM_STATS; i++) {
+		s64 sum = 0;
+
+		for_each_possible_cpu(cpu)
+			sum += atomic64_read(&per_cpu_ptr(sdev->stats, cpu)->v[i]);
+		stats->value[i] = sum;
+	}
 	return SIW_NUM_STATS;
 }
 

@@ -118,6 +118,16 @@ traffic - - fd00::1 -q 4 -n "$ops" -r 2 -m 64k "${SIW_TRAFFIC_INV[@]}"
 # page, with a deep window so that the TX thread, not the posting call,
 # sends most: the in-tree siw's small-message shortcut gets these wrong.
 traffic - - 192.0.2.1 -q 2 -n 1500 -w 16 -m 32 -r 3 "${SIW_TRAFFIC_INV[@]}"
+# The device's traffic counters (what shows that a workload ran over siw):
+# with both ends on this device, every FPDU sent was received, and the
+# two directions agree to the byte. The runs above had some 4000
+# operations, most of them one FPDU or more.
+txf=$(hw_counter siwd0 tx_fpdus) rxf=$(hw_counter siwd0 rx_fpdus)
+txb=$(hw_counter siwd0 tx_bytes) rxb=$(hw_counter siwd0 rx_bytes)
+note "siwd0 counted $txf FPDUs and $txb bytes each way"
+[ "$txf" -ge 3000 ] || fail "tx_fpdus is $txf after some 4000 operations"
+[ "$txf" = "$rxf" ] && [ "$txb" = "$rxb" ] ||
+	fail "sent $txf FPDUs ($txb bytes), received $rxf ($rxb bytes) on one device"
 must rdma link delete siwd0
 unload_siw
 must ip link del dummy0
