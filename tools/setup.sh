@@ -12,7 +12,7 @@ base_pkgs=(
 	qemu-system-x86 busybox-static
 	rdma-core ibverbs-utils ibverbs-providers rdmacm-utils
 	libibverbs-dev librdmacm-dev perftest iperf3 sockperf libkcapi-dev valgrind
-	python3-matplotlib
+	python3-matplotlib python3-pyverbs
 	iproute2 linux-source-6.1 linux-source-6.12 xz-utils
 )
 
