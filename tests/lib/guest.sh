@@ -204,6 +204,21 @@ siw_devs() {
 have_dev() { [ -e "/sys/class/infiniband/$1" ]; }
 no_dev() { [ ! -e "/sys/class/infiniband/$1" ]; }
 
+# no_siw_resources WHAT DEVPATTERN: once the processes are gone, nothing
+# is left on the devices whose names match DEVPATTERN: within 30 s no QP,
+# and then no CQ, PD or MR either (rdma resource). WHAT names the step in
+# the failure.
+_siw_qps() { rdma resource show qp 2>/dev/null | grep "$1"; }
+_no_siw_qps() { ! _siw_qps "$1" > /dev/null; }
+no_siw_resources() {
+	local left
+	wait_for -t 30 _no_siw_qps "$2" ||
+		fail "$1: QPs left behind:"$'\n'"$(_siw_qps "$2")"
+	left=$(rdma resource show 2>&1 | grep "$2" |
+		grep -E 'qp [1-9]|cq [1-9]|pd [1-9]|mr [1-9]')
+	[ -z "$left" ] || fail "$1: resources left behind: $left"
+}
+
 # port_state DEV: ACTIVE, DOWN, ... as the kernel reports port 1.
 port_state() {
 	local s

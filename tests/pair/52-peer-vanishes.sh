@@ -62,11 +62,7 @@ grep -q 'all QPs verified' "$LOGS/client.log" && fail "the client claims a verif
 # TCP retransmission timeout.
 [ $secs -le 60 ] || fail "the client took $secs s to give up (its limit: 30 s)"
 
-siw_qps() { rdma resource show qp 2>/dev/null | grep siwp0; }
-wait_for -t 30 sh -c '! rdma resource show qp 2>/dev/null | grep -q siwp0' ||
-	fail "QPs left after the client ended:"$'\n'"$(siw_qps)"
-left=$(rdma resource show 2>&1 | grep siwp0 | grep -E 'qp [1-9]|cq [1-9]|pd [1-9]|mr [1-9]')
-[ -z "$left" ] || fail "resources left after the client ended: $left"
+no_siw_resources "after the client ended" siwp0
 note "TCP sockets to the dead host left: $(ss -Htn "dport = :$port" | wc -l)"
 
 # The survivor keeps working: a verified transfer on another device.

@@ -94,15 +94,7 @@ all_verified() {
 
 # no_resources_left NAME: nothing of siw's still allocated once the
 # processes are gone.
-no_resources_left() {
-	local left
-	wait_for -t 30 no_siw_qps ||
-		fail "$1: QPs left behind:"$'\n'"$(rdma resource show qp 2>&1 | grep siwf)"
-	left=$(rdma resource show 2>&1 | awk '/siwf/ && !/qp 0 cq 0 pd 0 mr 0 /' |
-		grep -E 'qp [1-9]|cq [1-9]|pd [1-9]|mr [1-9]')
-	[ -z "$left" ] || fail "$1: resources left behind: $left"
-}
-no_siw_qps() { ! rdma resource show qp 2>/dev/null | grep -q siwf; }
+no_resources_left() { no_siw_resources "$1" siwf; }
 
 # fault_run FAULT CLIENT-ARGS...: a transfer into which FAULT (shell
 # code) strikes 3 s after the client started; the client's status in
