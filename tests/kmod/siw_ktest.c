@@ -141,8 +141,6 @@ static void ktest_flush(struct ib_device *ibdev, struct ib_pd *pd,
 	};
 	struct ib_cq_init_attr cq_attr = { .cqe = 64 };
 	struct ktest_cq_ctx ctx = {};
-	struct ib_qp_attr qattr;
-	struct ib_qp_init_attr qinit;
 	struct ib_wc wc[16];
 	struct ib_cq *cq;
 	struct ib_qp *qp;
@@ -181,8 +179,7 @@ static void ktest_flush(struct ib_device *ibdev, struct ib_pd *pd,
 	CHECK(ib_req_notify_cq(cq, IB_CQ_NEXT_COMP | IB_CQ_REPORT_MISSED_EVENTS) == 0,
 	      "arm empty CQ reports nothing missed");
 	CHECK(ktest_modify(qp, IB_QPS_ERR) == 0, "INIT -> ERR");
-	CHECK(ib_query_qp(qp, &qattr, IB_QP_STATE, &qinit) == 0 &&
-	      qattr.qp_state == IB_QPS_ERR, "query shows ERR");
+	CHECK(ktest_in_state(qp, IB_QPS_ERR), "query shows ERR");
 
 	n = ktest_poll(cq, wc, 16);
 	CHECK(n == 8, "8 flush completions (got %d)", n);
