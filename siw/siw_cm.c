@@ -31,16 +31,19 @@
 #include "siw.h"
 
 /*
- * The initiator waits for TCP's connect and for the MPA Reply as long as
- * iw_cxgb4 does (its ep_timeout_secs): the Reply waits for the
- * responder's consumer to accept, which during a burst of connections
- * takes far longer than the network (1000 QPs connecting at once, 6.12
- * under TCG: beyond 10 s for some). A responder waits for the Request,
- * which follows TCP's connect at once, and a closing stream for the
- * peer's FIN, only briefly.
+ * Both ends wait for the other's MPA frame as long as iw_cxgb4 does (its
+ * ep_timeout_secs). The Reply waits for the responder's consumer to
+ * accept, which during a burst of connections takes far longer than the
+ * network (1000 QPs connecting at once, 6.12 under TCG: beyond 10 s for
+ * some). The Request follows TCP's connect at once, but not always soon:
+ * when the listen queue overflowed the Request's first segments were
+ * dropped, and TCP's retransmission backoff alone can hold it for more
+ * than 10 s. A silent peer meanwhile holds one of the listener's backlog
+ * slots, no more. A closing stream waits for the peer's FIN only
+ * briefly.
  */
-#define SIW_CM_CONNECT_TIMEOUT	(60 * HZ)
-#define SIW_CM_TIMEOUT		(10 * HZ)	/* MPA Request, close */
+#define SIW_CM_MPA_TIMEOUT	(60 * HZ)
+#define SIW_CM_CLOSE_TIMEOUT	(10 * HZ)
 #define SIW_MPA_FRAME_MAX	(sizeof(struct siw_mpa_rr) + \
 				 SIW_MPA_MAX_PRIVATE_DATA)
 
@@ -662,7 +665,7 @@ static void siw_cep_accept_all(struct siw_cep *lcep)
 		atomic_inc(&lcep->npending);
 		cep->state = SIW_CEP_AWAIT_REQ;
 		siw_cep_attach(cep, nsock);
-		siw_cep_arm_timer(cep, SIW_CM_TIMEOUT);
+		siw_cep_arm_timer(cep, SIW_CM_MPA_TIMEOUT);
 		/* The Request may be there already. */
 		siw_cep_kick(cep, SIW_CEP_EV_SOCK);
 	}
@@ -705,7 +708,7 @@ static void siw_cep_work(struct work_struct *work)
 			}
 			cep->state = SIW_CEP_AWAIT_REP;
 			cep->frame_have = 0;
-			siw_cep_arm_timer(cep, SIW_CM_CONNECT_TIMEOUT);
+			siw_cep_arm_timer(cep, SIW_CM_MPA_TIMEOUT);
 			siw_cep_got_reply(cep);
 		} else if (ev & BIT(SIW_CEP_EV_TIMEOUT)) {
 			siw_cep_connect_failed(cep, -ETIMEDOUT, NULL, 0);
@@ -740,7 +743,7 @@ static void siw_cep_work(struct work_struct *work)
 			/* All queued data goes out before the FIN. */
 			kernel_sock_shutdown(cep->sock, SHUT_WR);
 			cep->state = SIW_CEP_CLOSING;
-			siw_cep_arm_timer(cep, SIW_CM_TIMEOUT);
+			siw_cep_arm_timer(cep, SIW_CM_CLOSE_TIMEOUT);
 		} else if (siw_cep_sock_dead(cep)) {
 			siw_cep_close(cep, false,
 				      cep->sock->sk->sk_state == TCP_CLOSE_WAIT);
@@ -884,7 +887,7 @@ int siw_cm_connect(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 		siw_cep_put(cep);
 		return rv;
 	}
-	siw_cep_arm_timer(cep, SIW_CM_CONNECT_TIMEOUT);
+	siw_cep_arm_timer(cep, SIW_CM_MPA_TIMEOUT);
 	mutex_unlock(&cep->lock);
 	siw_cep_kick(cep, SIW_CEP_EV_SOCK);
 	return 0;

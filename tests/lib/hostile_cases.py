@@ -122,6 +122,15 @@ def rtr(addr, port, right):
         print("Terminate %r" % p.expect_terminate(*MPA_REQ_REP))
 
 
+def late_request(addr, port):
+    """The Request 20 s after TCP's handshake, as a peer whose first
+    segments were lost, or whose connection work is backlogged, sends
+    it: TCP's retransmission backoff alone can take that long."""
+    p = ip.Peer.connect(addr, port, delay=20)
+    p.send(ip.rping_info(BUF, RKEY, SIZE))
+    print("served after 20 s of silence: %r" % expect_read(p))
+
+
 def early_fpdu(addr, port):
     bad = ip.Peer(None).fpdu(ip.Peer.untagged(ip.SEND, 7, 1, 0, bytes(8)))
     p = ip.Peer.connect(addr, port, trailing=bad)
@@ -353,6 +362,7 @@ CASES = {
     "rtr-wrong": lambda a, p: rtr(a, p, False),
     "rtr-right": lambda a, p: rtr(a, p, True),
     "early-fpdu": early_fpdu,
+    "late-request": late_request,
     "request-fin": request_fin,
     "reply-fin": reply_fin,
     "send-inv-mr": send_inv_mr,

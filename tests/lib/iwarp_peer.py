@@ -12,6 +12,7 @@ Every multi-byte field is big endian; the CRC field is little endian
 """
 import socket
 import struct
+import time
 
 # ---- CRC32c (Castagnoli), reflected, as MPA uses it ---------------------
 
@@ -101,7 +102,9 @@ class Peer:
     # ---- connection setup ----
 
     @classmethod
-    def connect(cls, addr, port, timeout=15, rcvbuf=None, **mpa):
+    def connect(cls, addr, port, timeout=15, rcvbuf=None, delay=0, **mpa):
+        """delay: seconds of silence between TCP's handshake and the
+        MPA Request."""
         s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
         s.settimeout(timeout)
         if rcvbuf:
@@ -109,6 +112,7 @@ class Peer:
         s.connect((addr, port))
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         p = cls(s)
+        time.sleep(delay)
         p.mpa_request(**mpa)
         return p
 

@@ -67,6 +67,11 @@ listening() {
 	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
 }
 
+# no_conns PORT: no established connection to local TCP port PORT.
+no_conns() {
+	[ "$(ss -Htn state established "( sport = :$1 )" | wc -l)" = 0 ]
+}
+
 LOGS=$(mktemp -d /tmp/siw-draft.XXXXXX)
 at_exit "rm -rf $LOGS"
 

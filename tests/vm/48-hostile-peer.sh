@@ -6,7 +6,7 @@
 # (tests/lib/hostile_cases.py says what each case sends and expects):
 # Read Responses that do not answer their READ, a Send whose segments
 # both start at MO 0, the wrong RTR message, FPDUs before the MPA Reply,
-# a FIN right behind the MPA Request or Reply,
+# a FIN right behind the MPA Request or Reply, a Request 20 s late, peers that send no Request at all,
 # remote invalidation of an ordinary MR, Read Requests beyond the IRD
 # and with an IRD of 0, Writes to a QP in Error, a QP reconnected while
 # its old stream waits for a silent peer, ERR and RESET while the
@@ -60,6 +60,27 @@ client_case() {
 	sed 's/^/  | /' "$LOGS/peer-$c.log"
 }
 
+# Peers that connect and never send their MPA Request: siw holds them
+# for its MPA timeout (60 s) while the cases below run, then lets them
+# go. The listener (siw_traffic's, whose backlog of 64 leaves room for
+# them) stays up all along.
+new_port
+SILENT_PORT=$PORT
+bg "$SIW_TOP/build/tests/siw_traffic" -s -S -b "$TEST_IP4" -p $SILENT_PORT > "$LOGS/server-silent.log" 2>&1 < /dev/null
+silent_server=$BG_PID
+wait_for -t 30 listening $SILENT_PORT || log_fail "$LOGS/server-silent.log" "siw_traffic did not listen"
+echo "\$ 20 silent peers against port $SILENT_PORT"
+bg python3 -c '
+import socket, sys, time
+s = [socket.create_connection((sys.argv[1], int(sys.argv[2]))) for i in range(20)]
+print("all connected", flush=True)
+time.sleep(600)' "$TEST_IP4" $SILENT_PORT > "$LOGS/silent.log" 2>&1 < /dev/null
+silent_peers=$BG_PID
+at_exit "kill -9 $silent_server $silent_peers"
+wait_for -t 30 grep -q 'all connected' "$LOGS/silent.log" ||
+	log_fail "$LOGS/silent.log" "the silent peers did not get connected"
+silent_t0=$SECONDS
+
 for c in rresp-short rresp-empty rresp-long rresp-stag rresp-offset; do
 	peer_case $c
 	# The READ itself failed; it was not just flushed behind the error.
@@ -70,6 +91,13 @@ peer_case mo0-twice
 peer_case rtr-wrong
 peer_case rtr-right
 peer_case early-fpdu
+# A Request that comes long after TCP's handshake is still answered.
+peer_case late-request
+# The silent peers are all still held, 20 s and more after they came.
+held=$(ss -Htn state established "( sport = :$SILENT_PORT )" | wc -l)
+echo "  | $held silent peers held after $((SECONDS - silent_t0)) s"
+[ $((SECONDS - silent_t0)) -ge 55 ] || [ "$held" = 20 ] ||
+	fail "only $held of 20 silent peers held $((SECONDS - silent_t0)) s after they came"
 # A FIN that came with the MPA frame: the stream must still end.
 peer_case request-fin
 client_case reply-fin 64
@@ -166,6 +194,13 @@ must rmmod siw_ktest
 klog | grep 'siw_ktest:' | sed 's/^/  | /'
 klog | grep -q "siw_ktest: ok   held QP $kqpn still in INIT" ||
 	fail "the kernel's QP $kqpn did not stay in INIT"
+
+# The silent peers are let go at the MPA timeout, while they still wait.
+wait_for -t $((silent_t0 + 90 - SECONDS)) no_conns $SILENT_PORT ||
+	fail "$(ss -Htn state established "( sport = :$SILENT_PORT )" | wc -l) silent peers still connected $((SECONDS - silent_t0)) s after they came"
+kill -0 $silent_peers || log_fail "$LOGS/silent.log" "the silent peers went themselves"
+echo "  | the silent peers let go within $((SECONDS - silent_t0)) s"
+kill -9 $silent_server $silent_peers 2>/dev/null
 
 # Still healthy.
 rping_still_works 20 "the hostile peer"
