@@ -25,7 +25,7 @@ INSTALLED_KDIRS := $(wildcard /lib/modules/*/build/Makefile)
 INSTALLED_KVERS := $(filter-out %-siwdebug,\
 	$(patsubst /lib/modules/%/build/Makefile,%,$(INSTALLED_KDIRS)))
 
-.PHONY: all modules all-kernels install clean clean-intree check check-debug tests headers-check \
+.PHONY: all modules all-kernels install clean clean-intree check check-long check-debug tests headers-check \
 	intree-siw bench
 
 all: modules
@@ -88,6 +88,11 @@ install: modules
 
 check:
 	tests/run $(if $(NO_DEBUG_LANE),--no-debug-lane)
+
+# The suite with the long variants of the workload tests (SIW_TEST_LONG):
+# more cycles and data than CI's run has time for.
+check-long:
+	tests/run --long
 
 check-debug:
 	rel=$$(tools/build-debug-kernel) && \

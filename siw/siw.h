@@ -79,6 +79,14 @@ struct siw_device {
 	atomic_t cq_id_next;
 
 	struct siw_stats __percpu *stats;
+
+	/*
+	 * Wildcard listeners, which listen on each address of the interface
+	 * and follow it as addresses come (siw_cm.c).
+	 */
+	struct mutex listen_lock;
+	struct list_head listeners;
+	struct work_struct addr_work;
 };
 
 static inline void siw_stat_add(struct siw_device *sdev, enum siw_stat stat,
@@ -635,6 +643,9 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param);
 int siw_cm_reject(struct iw_cm_id *id, const void *pdata, u8 pdata_len);
 int siw_cm_create_listen(struct iw_cm_id *id, int backlog);
 int siw_cm_destroy_listen(struct iw_cm_id *id);
+void siw_cm_dev_init(struct siw_device *sdev);
+void siw_cm_dev_exit(struct siw_device *sdev);
+void siw_cm_addr_added(struct siw_device *sdev);
 
 /* siw_verbs.c */
 extern const struct ib_device_ops siw_device_ops;

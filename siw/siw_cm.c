@@ -109,6 +109,11 @@ struct siw_cep {
 /* All listeners of one iw_cm_id: a wildcard listens on every address. */
 struct siw_listen {
 	struct list_head ceps;
+	struct iw_cm_id *id;
+	int backlog;
+	/* In the device's listeners while a wildcard listen. */
+	struct list_head dev_entry;
+	bool wildcard;
 };
 
 static struct workqueue_struct *siw_cm_wq;
@@ -1022,9 +1027,15 @@ int siw_cm_reject(struct iw_cm_id *id, const void *pdata, u8 pdata_len)
 	return 0;
 }
 
-static int siw_cm_listen_one(struct iw_cm_id *id, struct siw_listen *l,
-			     const struct sockaddr_storage *addr, int backlog)
+/*
+ * One listening socket on addr for l. An address of a wildcard listen
+ * may still be tentative (IPv6 duplicate address detection): bound
+ * regardless, the socket takes connections once the address is usable.
+ */
+static int siw_cm_listen_one(struct siw_listen *l,
+			     const struct sockaddr_storage *addr)
 {
+	struct iw_cm_id *id = l->id;
 	struct siw_cep *cep = siw_cep_alloc(to_siw_dev(id->device));
 	struct socket *sock;
 	int rv;
@@ -1036,15 +1047,17 @@ static int siw_cm_listen_one(struct iw_cm_id *id, struct siw_listen *l,
 		goto err_cep;
 	if (addr->ss_family == AF_INET6)
 		ipv6_only_sock(sock->sk) = 1;
+	if (l->wildcard)
+		ip_sock_set_freebind(sock->sk);
 	rv = kernel_bind(sock, (struct sockaddr *)addr, siw_addr_len(addr));
 	if (rv)
 		goto err_sock;
-	rv = kernel_listen(sock, backlog);
+	rv = kernel_listen(sock, l->backlog);
 	if (rv)
 		goto err_sock;
 	cep->cm_id = id;
 	cep->state = SIW_CEP_LISTEN;
-	cep->backlog = backlog > 0 ? backlog : 1;
+	cep->backlog = l->backlog;
 	list_add_tail(&cep->listen_entry, &l->ceps);
 	siw_cep_attach(cep, sock);
 	/* Connections may have queued before the callback was in place. */
@@ -1065,26 +1078,52 @@ static bool siw_addr_any(const struct sockaddr_storage *a)
 	return ipv6_addr_any(&((struct sockaddr_in6 *)a)->sin6_addr);
 }
 
+static __be16 siw_addr_port(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_port;
+	return ((const struct sockaddr_in6 *)a)->sin6_port;
+}
+
 /*
- * A wildcard listen of one device must not take connections meant for
- * another device's listener on the same port: it listens on each
- * address of the device's interface instead (IPv4 ones too for an IPv6
- * wildcard that is not v6-only).
+ * l listens on address a already. A listening cep keeps its socket until
+ * siw_cm_destroy_listen(), which holds listen_lock as the caller does.
  */
-static int siw_cm_listen_wildcard(struct iw_cm_id *id, struct siw_listen *l,
-				  int backlog)
+static bool siw_listen_has(const struct siw_listen *l,
+			   const struct sockaddr_storage *a)
+{
+	const struct siw_cep *cep;
+
+	list_for_each_entry(cep, &l->ceps, listen_entry) {
+		const struct sock *sk = cep->sock->sk;
+
+		if (a->ss_family != sk->sk_family)
+			continue;
+		if (a->ss_family == AF_INET ?
+		    sk->sk_rcv_saddr ==
+		    ((const struct sockaddr_in *)a)->sin_addr.s_addr :
+		    ipv6_addr_equal(&sk->sk_v6_rcv_saddr,
+				    &((const struct sockaddr_in6 *)a)->sin6_addr))
+			return true;
+	}
+	return false;
+}
+
+#define SIW_LISTEN_ADDRS_MAX	16
+
+/*
+ * The interface's addresses a wildcard listen of id covers, port set,
+ * into addrs[SIW_LISTEN_ADDRS_MAX]; returns how many. IPv4 ones too for
+ * an IPv6 wildcard that is not v6-only; no IPv6 link-local ones, which
+ * rdma_cm does not resolve to this device.
+ */
+static int siw_cm_wildcard_addrs(const struct iw_cm_id *id,
+				 struct sockaddr_storage *addrs)
 {
 	struct net_device *ndev = to_siw_dev(id->device)->netdev;
 	const struct sockaddr_storage *la = &id->m_local_addr;
-	__be16 port = ((const struct sockaddr_in *)la)->sin_port;
-	struct sockaddr_storage *addrs;
-	int max = 16, n = 0, i, rv = 0;
-
-	addrs = kcalloc(max, sizeof(*addrs), GFP_KERNEL);
-	if (!addrs)
-		return -ENOMEM;
-	if (la->ss_family == AF_INET6)
-		port = ((const struct sockaddr_in6 *)la)->sin6_port;
+	__be16 port = siw_addr_port(la);
+	int n = 0;
 
 	rtnl_lock();
 	if (la->ss_family == AF_INET || !id->afonly) {
@@ -1095,9 +1134,9 @@ static int siw_cm_listen_wildcard(struct iw_cm_id *id, struct siw_listen *l,
 			in_dev_for_each_ifa_rtnl(ifa, in_dev) {
 				struct sockaddr_in *s = (void *)&addrs[n];
 
-				if (n == max)
+				if (n == SIW_LISTEN_ADDRS_MAX)
 					break;
-				memset(s, 0, sizeof(addrs[n]));
+				memset(&addrs[n], 0, sizeof(addrs[n]));
 				s->sin_family = AF_INET;
 				s->sin_addr.s_addr = ifa->ifa_address;
 				s->sin_port = port;
@@ -1114,12 +1153,12 @@ static int siw_cm_listen_wildcard(struct iw_cm_id *id, struct siw_listen *l,
 			list_for_each_entry(ifp, &in6_dev->addr_list, if_list) {
 				struct sockaddr_in6 *s = (void *)&addrs[n];
 
-				if (n == max)
+				if (n == SIW_LISTEN_ADDRS_MAX)
 					break;
 				if (ipv6_addr_type(&ifp->addr) &
 				    IPV6_ADDR_LINKLOCAL)
 					continue;
-				memset(s, 0, sizeof(addrs[n]));
+				memset(&addrs[n], 0, sizeof(addrs[n]));
 				s->sin6_family = AF_INET6;
 				s->sin6_addr = ifp->addr;
 				s->sin6_port = port;
@@ -1129,25 +1168,86 @@ static int siw_cm_listen_wildcard(struct iw_cm_id *id, struct siw_listen *l,
 		}
 	}
 	rtnl_unlock();
+	return n;
+}
 
-	for (i = 0; i < n; i++) {
-		rv = siw_cm_listen_one(id, l, &addrs[i], backlog);
-		if (rv)
-			break;
+/*
+ * A wildcard listen of one device must not take connections meant for
+ * another device's listener on the same port: it listens on each
+ * address of the device's interface instead, those it does not listen
+ * on yet. An interface without an address of the family is no error:
+ * a hardware RNIC listening on the wildcard takes connections to
+ * addresses that come later, and so does this one (siw_cm_addr_work()).
+ * Caller holds the device's listen_lock.
+ */
+static int siw_cm_listen_wildcard(struct siw_listen *l)
+{
+	struct sockaddr_storage *addrs;
+	int n, i, rv = 0;
+
+	addrs = kcalloc(SIW_LISTEN_ADDRS_MAX, sizeof(*addrs), GFP_KERNEL);
+	if (!addrs)
+		return -ENOMEM;
+	n = siw_cm_wildcard_addrs(l->id, addrs);
+	for (i = 0; i < n && !rv; i++) {
+		if (!siw_listen_has(l, &addrs[i]))
+			rv = siw_cm_listen_one(l, &addrs[i]);
 	}
-	if (!n)
-		rv = -EADDRNOTAVAIL;
 	kfree(addrs);
 	return rv;
 }
 
+/* An address came to the interface: the wildcard listeners take it up. */
+static void siw_cm_addr_work(struct work_struct *work)
+{
+	struct siw_device *sdev = container_of(work, struct siw_device,
+					       addr_work);
+	struct siw_listen *l;
+	int rv;
+
+	mutex_lock(&sdev->listen_lock);
+	list_for_each_entry(l, &sdev->listeners, dev_entry) {
+		rv = siw_cm_listen_wildcard(l);
+		if (rv)
+			ibdev_warn_ratelimited(&sdev->base_dev,
+					       "wildcard listen on port %u cannot listen on a new address: %d\n",
+					       ntohs(siw_addr_port(&l->id->m_local_addr)),
+					       rv);
+	}
+	mutex_unlock(&sdev->listen_lock);
+}
+
+/* From the address notifiers, in any context. */
+void siw_cm_addr_added(struct siw_device *sdev)
+{
+	queue_work(siw_cm_wq, &sdev->addr_work);
+}
+
+void siw_cm_dev_init(struct siw_device *sdev)
+{
+	mutex_init(&sdev->listen_lock);
+	INIT_LIST_HEAD(&sdev->listeners);
+	INIT_WORK(&sdev->addr_work, siw_cm_addr_work);
+}
+
+/* The device is unregistered: no listener is left, no address comes. */
+void siw_cm_dev_exit(struct siw_device *sdev)
+{
+	cancel_work_sync(&sdev->addr_work);
+	WARN_ON(!list_empty(&sdev->listeners));
+}
+
 int siw_cm_destroy_listen(struct iw_cm_id *id)
 {
+	struct siw_device *sdev = to_siw_dev(id->device);
 	struct siw_listen *l = id->provider_data;
 	struct siw_cep *cep, *next;
 
 	if (!l)
 		return 0;
+	mutex_lock(&sdev->listen_lock);
+	if (l->wildcard)
+		list_del(&l->dev_entry);
 	list_for_each_entry_safe(cep, next, &l->ceps, listen_entry) {
 		list_del(&cep->listen_entry);
 		siw_cep_get(cep);
@@ -1162,6 +1262,7 @@ int siw_cm_destroy_listen(struct iw_cm_id *id)
 		mutex_unlock(&cep->lock);
 		siw_cep_put(cep);
 	}
+	mutex_unlock(&sdev->listen_lock);
 	kfree(l);
 	id->provider_data = NULL;
 	return 0;
@@ -1169,17 +1270,25 @@ int siw_cm_destroy_listen(struct iw_cm_id *id)
 
 int siw_cm_create_listen(struct iw_cm_id *id, int backlog)
 {
+	struct siw_device *sdev = to_siw_dev(id->device);
 	struct siw_listen *l = kzalloc(sizeof(*l), GFP_KERNEL);
 	int rv;
 
 	if (!l)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&l->ceps);
+	l->id = id;
+	l->backlog = backlog > 0 ? backlog : 1;
+	l->wildcard = siw_addr_any(&id->m_local_addr);
 	id->provider_data = l;
-	if (siw_addr_any(&id->m_local_addr))
-		rv = siw_cm_listen_wildcard(id, l, backlog);
-	else
-		rv = siw_cm_listen_one(id, l, &id->m_local_addr, backlog);
+	mutex_lock(&sdev->listen_lock);
+	if (l->wildcard) {
+		list_add_tail(&l->dev_entry, &sdev->listeners);
+		rv = siw_cm_listen_wildcard(l);
+	} else {
+		rv = siw_cm_listen_one(l, &id->m_local_addr);
+	}
+	mutex_unlock(&sdev->listen_lock);
 	if (rv)
 		siw_cm_destroy_listen(id);
 	return rv;

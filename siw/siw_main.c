@@ -12,6 +12,7 @@
 #include <linux/moduleparam.h>
 #include <linux/netdevice.h>
 #include <linux/if_arp.h>
+#include <linux/inetdevice.h>
 #include <linux/etherdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/workqueue.h>
@@ -191,6 +192,7 @@ static void siw_dealloc_driver(struct ib_device *ibdev)
 {
 	struct siw_device *sdev = to_siw_dev(ibdev);
 
+	siw_cm_dev_exit(sdev);
 	WARN_ON(!xa_empty(&sdev->qp_xa));
 	WARN_ON(!xa_empty(&sdev->mem_xa));
 	/* Memory freed late still names the device (ib_umem_release()). */
@@ -228,6 +230,7 @@ static struct siw_device *siw_device_alloc(struct net_device *netdev)
 	sdev->port_state = siw_netdev_port_state(netdev);
 	xa_init_flags(&sdev->qp_xa, XA_FLAGS_ALLOC1);
 	xa_init_flags(&sdev->mem_xa, XA_FLAGS_ALLOC1);
+	siw_cm_dev_init(sdev);
 
 	/* An EUI-64 from the MAC address, as an iWARP RNIC would have. */
 	addrconf_addr_eui48((u8 *)&guid, netdev->dev_addr);
@@ -511,6 +514,49 @@ static struct notifier_block siw_netdev_nb = {
 	.notifier_call = siw_netdev_event,
 };
 
+/*
+ * An address added to an interface with a siw device: its wildcard
+ * listeners take it up. The IPv6 chain is atomic; the work is queued.
+ */
+static void siw_addr_added(struct net_device *netdev)
+{
+	struct ib_device *ibdev = ib_device_get_by_netdev(netdev,
+							  RDMA_DRIVER_SIW);
+
+	if (!ibdev)
+		return;
+	siw_cm_addr_added(to_siw_dev(ibdev));
+	ib_device_put(ibdev);
+}
+
+static int siw_inetaddr_event(struct notifier_block *nb, unsigned long event,
+			      void *ptr)
+{
+	const struct in_ifaddr *ifa = ptr;
+
+	if (event == NETDEV_UP)
+		siw_addr_added(ifa->ifa_dev->dev);
+	return NOTIFY_DONE;
+}
+
+static int siw_inet6addr_event(struct notifier_block *nb, unsigned long event,
+			       void *ptr)
+{
+	const struct inet6_ifaddr *ifp = ptr;
+
+	if (event == NETDEV_UP)
+		siw_addr_added(ifp->idev->dev);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block siw_inetaddr_nb = {
+	.notifier_call = siw_inetaddr_event,
+};
+
+static struct notifier_block siw_inet6addr_nb = {
+	.notifier_call = siw_inet6addr_event,
+};
+
 static int __init siw_init(void)
 {
 	int rv;
@@ -533,15 +579,25 @@ static int __init siw_init(void)
 		goto err_cm;
 	}
 
+	rv = register_inetaddr_notifier(&siw_inetaddr_nb);
+	if (rv)
+		goto err_wq;
+	rv = register_inet6addr_notifier(&siw_inet6addr_nb);
+	if (rv)
+		goto err_inet;
 	/* Replays NETDEV_REGISTER for existing interfaces: initial attach. */
 	rv = register_netdevice_notifier(&siw_netdev_nb);
 	if (rv)
-		goto err_wq;
+		goto err_inet6;
 	rdma_link_register(&siw_link_ops);
 	pr_info("siw: software iWARP device loaded (attach=%s%s)\n",
 		siw_attach, loopback_enabled ? ", loopback" : "");
 	return 0;
 
+err_inet6:
+	unregister_inet6addr_notifier(&siw_inet6addr_nb);
+err_inet:
+	unregister_inetaddr_notifier(&siw_inetaddr_nb);
 err_wq:
 	destroy_workqueue(siw_attach_wq);
 err_cm:
@@ -560,6 +616,8 @@ static void __exit siw_exit(void)
 	/* Pending attaches finish before the devices are torn down. */
 	destroy_workqueue(siw_attach_wq);
 	ib_unregister_driver(RDMA_DRIVER_SIW);
+	unregister_inet6addr_notifier(&siw_inet6addr_nb);
+	unregister_inetaddr_notifier(&siw_inetaddr_nb);
 	siw_lo_take_addr();
 	/* Devices are gone, so are their QPs and connections. */
 	siw_cm_exit();

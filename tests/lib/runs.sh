@@ -28,11 +28,12 @@ selected() {
 
 # test_timeout FILE: the test's time limit: its "# vm-timeout: SECS" line
 # near the top, or $per_test; times $time_scale (2 on the debug kernel,
-# which runs the suite at about half the speed).
+# which runs the suite at about half the speed) and $long_scale (3 for
+# the long variants, tests/run --long).
 test_timeout() {
 	local t
 	t=$(sed -n '1,20s/^# vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$1" | head -n 1)
-	echo $(( ${t:-$per_test} * ${time_scale:-1} ))
+	echo $(( ${t:-$per_test} * ${time_scale:-1} * ${long_scale:-1} ))
 }
 
 # test_runs FILE: one line "NAME PROVIDER" per run of the test. A test
