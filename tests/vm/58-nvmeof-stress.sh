@@ -16,6 +16,7 @@
 # NVMe modules and siw unload and the kernel log is clean.
 . "$(dirname "$0")/../lib/traffic.sh"
 . "$SIW_TOP/tests/lib/storage.sh"
+. "$SIW_TOP/tests/lib/nvmeof.sh"
 
 CYCLES=20
 [ "${SIW_TEST_LONG:-0}" = 1 ] && CYCLES=100
@@ -23,74 +24,20 @@ CYCLES=${SIW_NVME_CYCLES:-$CYCLES}
 
 load_siw
 dummy_dev
-for m in nvmet nvmet-rdma nvme-rdma; do
-	must modprobe $m
-done
-at_exit "modprobe -r nvme-rdma nvmet-rdma nvmet"
-cfg=/sys/kernel/config/nvmet
-[ -d $cfg ] || must mount -t configfs none /sys/kernel/config
+nvmet_subsystem nqn.2026-12.org.example.siw:stress
+nvmet_port_add ipv4 "$TEST_IP4"
+at_exit "rm -f $NVMET_PORT/subsystems/$NQN; rmdir $NVMET_PORT"
 
-nqn=nqn.2026-12.org.example.siw:stress
-must modprobe brd rd_nr=1 rd_size=65536
-at_exit "modprobe -r brd"
-sub=$cfg/subsystems/$nqn
-must mkdir "$sub"
-at_exit "rmdir $sub"
-echo 1 > "$sub/attr_allow_any_host" || fail "cannot allow any host"
-must mkdir "$sub/namespaces/1"
-at_exit "rmdir $sub/namespaces/1"
-echo -n /dev/ram0 > "$sub/namespaces/1/device_path" || fail "cannot set the namespace's device"
-echo 1 > "$sub/namespaces/1/enable" || fail "cannot enable the namespace"
-at_exit "echo 0 > $sub/namespaces/1/enable"
-
-port=$cfg/ports/1
-port_add() {
-	must mkdir $port
-	echo rdma > $port/addr_trtype
-	echo ipv4 > $port/addr_adrfam
-	echo "$TEST_IP4" > $port/addr_traddr
-	echo 4420 > $port/addr_trsvcid
-	must ln -s "$sub" "$port/subsystems/$nqn"
-}
-port_remove() {
-	must rm "$port/subsystems/$nqn"
-	must rmdir $port
-}
-port_add
-at_exit "rm -f $port/subsystems/$nqn; rmdir $port"
-
-ctrl_of_nqn() {
-	local c
-	for c in /sys/class/nvme/nvme*; do
-		[ "$(cat "$c/subsysnqn" 2>/dev/null)" = "$nqn" ] && { basename "$c"; return 0; }
-	done
-	return 1
-}
-have_ctrl() { ctrl_of_nqn > /dev/null; }
-no_ctrl() { ! have_ctrl; }
 ctrl_live() { [ "$(cat "/sys/class/nvme/$CTRL/state" 2>/dev/null)" = live ]; }
 ctrl_down() { ! ctrl_live; }
-have_disk() {
-	ls "/sys/class/nvme/$CTRL/" 2>/dev/null | grep -q '^nvme[0-9]*c*[0-9]*n1$'
-}
 
-# connect [quiet]: a controller for the subsystem; sets CTRL and DISK.
+# connect [quiet]: a controller that, losing its target, tries again
+# every second for up to a minute.
 connect() {
-	local opts="transport=rdma,traddr=$TEST_IP4,trsvcid=4420,nqn=$nqn"
-	opts+=",ctrl_loss_tmo=60,reconnect_delay=1"
-	[ -n "${1:-}" ] || echo "\$ echo $opts > /dev/nvme-fabrics"
-	echo "$opts" > /dev/nvme-fabrics ||
-		fail "connecting failed: $(dmesg | grep -i nvme | tail -n 5)"
-	wait_for -t 30 have_ctrl || fail "no controller for $nqn after connecting"
-	CTRL=$(ctrl_of_nqn)
-	wait_for -t 30 have_disk || fail "$CTRL has no namespace"
-	DISK=/dev/$(ls "/sys/class/nvme/$CTRL/" | grep '^nvme[0-9]*c*[0-9]*n1$' | head -n 1)
-	DISK=${DISK/c[0-9]*n/n}
-	wait_for -t 30 test -b "$DISK" || fail "$DISK did not appear"
+	nvme_connect "$TEST_IP4" ctrl_loss_tmo=60,reconnect_delay=1 "${1:-}"
 }
 disconnect() {
-	echo 1 > "/sys/class/nvme/$CTRL/delete_controller" || fail "cannot delete $CTRL"
-	wait_for -t 60 no_ctrl || fail "$CTRL still exists 60 s after delete_controller"
+	nvme_disconnect 60
 }
 # The target and the host keep a PD per device while they use it; no QP
 # may outlive its controller.
@@ -135,11 +82,11 @@ fio --name=port-gone --filename="$DISK" --size=32m --offset=0 --rw=randwrite \
 io=$!
 sleep 2
 echo "\$ rm port; sleep 3; restore it"
-port_remove
+nvmet_port_remove
 wait_for -t 30 ctrl_down || fail "$CTRL stayed live with its port gone"
 note "$CTRL lost its port: $(cat "/sys/class/nvme/$CTRL/state")"
 sleep 3
-port_add
+nvmet_port_add ipv4 "$TEST_IP4"
 wait_for -t 60 ctrl_live || fail "$CTRL did not reconnect within 60 s of the port's return"
 wait $io || log_fail "$LOGS/fio-port-gone-loop.log" "fio failed across the port's removal"
 fio_run port-gone verify "$DISK" 32m --direct=1 --offset=0
@@ -166,9 +113,8 @@ note "the link went down for 2 s under I/O: the I/O completed, verified"
 disconnect
 nothing_left "the link flap"
 
-port_remove
-echo 0 > "$sub/namespaces/1/enable"
-must rmdir "$sub/namespaces/1" "$sub"
+nvmet_port_remove
+nvmet_subsystem_remove
 must modprobe -r nvme-rdma nvmet-rdma nvmet
 finish
 exit 0
