@@ -36,9 +36,8 @@
  * accept, which during a burst of connections takes far longer than the
  * network (1000 QPs connecting at once, 6.12 under TCG: beyond 10 s for
  * some). The Request follows TCP's connect at once, but not always soon:
- * when the listen queue overflowed the Request's first segments were
- * dropped, and TCP's retransmission backoff alone can hold it for more
- * than 10 s. A silent peer meanwhile holds one of the listener's backlog
+ * when its first segments are lost, TCP's retransmission backoff alone
+ * can hold it for more than 10 s. A silent peer meanwhile holds one of the listener's backlog
  * slots, no more. A closing stream waits for the peer's FIN only
  * briefly.
  */
@@ -83,8 +82,8 @@ struct siw_cep {
 	/*
 	 * Listening cep: connections taken from TCP and not yet accepted or
 	 * rejected by the consumer, at most backlog of them. The rest wait
-	 * in TCP's accept queue, and beyond that their SYNs are retried, as
-	 * with any TCP listener, instead of being refused by rdma_cm.
+	 * in TCP's accept queue (siw_cm_tcp_backlog()) instead of being
+	 * refused by rdma_cm.
 	 */
 	atomic_t npending;
 	int backlog;
@@ -1028,6 +1027,23 @@ int siw_cm_reject(struct iw_cm_id *id, const void *pdata, u8 pdata_len)
 }
 
 /*
+ * TCP's own queue holds what the consumer's backlog does not. It must
+ * not overflow during a burst of connections: TCP drops the SYNs that
+ * find it full, and retried with backoff they outlast the initiator's
+ * MPA timeout; worse, a half-open connection whose client already sent
+ * its MPA Request is pruned while the queue stays full, and the
+ * retransmitted Request is answered with a reset. So TCP's queue is as
+ * long as the administrator allows any listener (net.core.somaxconn),
+ * and the consumer's backlog limits only what siw hands to it.
+ */
+static int siw_cm_tcp_backlog(struct socket *sock, int backlog)
+{
+	int somaxconn = READ_ONCE(sock_net(sock->sk)->core.sysctl_somaxconn);
+
+	return max(backlog, somaxconn);
+}
+
+/*
  * One listening socket on addr for l. An address of a wildcard listen
  * may still be tentative (IPv6 duplicate address detection): bound
  * regardless, the socket takes connections once the address is usable.
@@ -1052,7 +1068,7 @@ static int siw_cm_listen_one(struct siw_listen *l,
 	rv = kernel_bind(sock, (struct sockaddr *)addr, siw_addr_len(addr));
 	if (rv)
 		goto err_sock;
-	rv = kernel_listen(sock, l->backlog);
+	rv = kernel_listen(sock, siw_cm_tcp_backlog(sock, l->backlog));
 	if (rv)
 		goto err_sock;
 	cep->cm_id = id;

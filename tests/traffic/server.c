@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "traffic.h"
 
@@ -718,7 +719,7 @@ static struct rdma_cm_id *listen_on(struct rdma_event_channel *ech,
 	if ((v6only && rdma_set_option(lid, RDMA_OPTION_ID,
 				       RDMA_OPTION_ID_AFONLY, &one,
 				       sizeof(one))) ||
-	    rdma_bind_addr(lid, sa) || rdma_listen(lid, 64)) {
+	    rdma_bind_addr(lid, sa) || rdma_listen(lid, opt.backlog)) {
 		if (!quiet)
 			fprintf(stderr, "siw_traffic: cannot listen on %s: %s\n",
 				a, strerror(errno));
@@ -818,6 +819,8 @@ int run_server(void)
 		c = id && id != lid[0] && id != lid[1] ? id->context : NULL;
 		switch (type) {
 		case RDMA_CM_EVENT_CONNECT_REQUEST:
+			if (opt.accept_delay_ms)
+				usleep(opt.accept_delay_ms * 1000u);
 			on_connect_request(id, pdata, plen, ird, ord);
 			break;
 		case RDMA_CM_EVENT_ESTABLISHED:

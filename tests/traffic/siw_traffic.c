@@ -33,10 +33,12 @@ struct options opt = {
 	.op_mask = (1u << OP_KINDS) - 1,
 	.sig_every = 3,
 	.inject_flip = -1,
+	.backlog = 64,
 };
 
 static const char synopsis[] =
 "usage: siw_traffic -s [-b BINDADDR] [-p PORT] [-S] [-t SECS]\n"
+"                   [--backlog N] [--accept-delay MS]\n"
 "       siw_traffic -c ADDR [-p PORT] [-q NQPS] [-n OPS] [-m MAXSIZE]\n"
 "                   [-w WINDOW] [-r SEED] [-R] [-I 0|1] [-O OPS] [-k K]\n"
 "                   [-t SECS] [-v] [--inject flip=N|early-reuse]\n"
@@ -54,6 +56,9 @@ static void usage(int status)
 "              check failed on the server side)\n"
 "  -S          server: keep serving (no default time limit)\n"
 "  -b ADDR     server: listen on ADDR only (default: 0.0.0.0 and ::)\n"
+"  --backlog N server: rdma_listen()'s backlog (default 64)\n"
+"  --accept-delay MS  server: a slow consumer, sleeping MS milliseconds\n"
+"              before it answers each connection request\n"
 "  -c ADDR     client: connect to ADDR (IPv4 or IPv6)\n"
 "  -p PORT     port (default 19875)\n"
 "  -q NQPS     client: QPs (connections) run concurrently (default 1)\n"
@@ -173,6 +178,8 @@ int main(int argc, char **argv)
 		{ "reuse", no_argument, NULL, 'R' },
 		{ "inject", required_argument, NULL, 'J' },
 		{ "avoid", required_argument, NULL, 'A' },
+		{ "backlog", required_argument, NULL, 'B' },
+		{ "accept-delay", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -256,6 +263,14 @@ int main(int argc, char **argv)
 			if (strcmp(optarg, "intree-1seg"))
 				usage(1);
 			opt.avoid_intree_1seg = true;
+			break;
+		case 'B':
+			opt.backlog = (int)num_arg(optarg, 0, 65535, false);
+			break;
+		case 'D':
+			opt.accept_delay_ms = (unsigned int)num_arg(optarg, 0,
+								    60000,
+								    false);
 			break;
 		case 'h':
 			usage(0);

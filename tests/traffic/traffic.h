@@ -67,6 +67,8 @@ struct options {
 	int64_t inject_flip;		/* --inject flip=N, -1 = off */
 	bool inject_early_reuse;	/* --inject early-reuse */
 	bool avoid_intree_1seg;		/* --avoid intree-1seg */
+	int backlog;			/* --backlog */
+	unsigned int accept_delay_ms;	/* --accept-delay */
 };
 
 extern struct options opt;
