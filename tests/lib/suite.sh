@@ -3,6 +3,7 @@
 # current VM and judges each one.
 #
 #   tests/lib/suite.sh [--only PATTERN] [--timeout SECS] [--lane debug]
+#                      [--one-provider]
 #
 # A test passes when it exits 0 within its time limit (--timeout, default
 # 300 s, or its own "# vm-timeout: SECS" line), the kernel logged
@@ -10,8 +11,9 @@
 # left no siw module, netdev or network namespace behind (those are
 # removed here so the next test starts clean, and the test fails).
 #
-# A test with a "# providers:" line runs once per provider named there
-# (tests/lib/runs.sh says how, and under which names).
+# A test with a "# providers:" line runs once per provider named there,
+# or with --one-provider only with the first (tests/lib/runs.sh says how,
+# and under which names).
 #
 # Prints "PASS <kver> <name>" or "FAIL <kver> <name>" per test, with the
 # reasons and the test's output indented below a failure.  Results are
@@ -23,11 +25,12 @@ set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=SCRIPTDIR/runs.sh
 . "$top/tests/lib/runs.sh"
-only='' per_test=${SIW_TEST_TIMEOUT:-300} lane=''
+only='' per_test=${SIW_TEST_TIMEOUT:-300} lane='' one_provider=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--only) only=$2; shift 2 ;;
 	--lane) lane=$2; shift 2 ;;
+	--one-provider) one_provider=1; shift ;;
 	--timeout) per_test=$2; shift 2 ;;
 	*) echo "suite: unknown option $1" >&2; exit 2 ;;
 	esac
