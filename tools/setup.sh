@@ -13,7 +13,7 @@ base_pkgs=(
 	rdma-core ibverbs-utils ibverbs-providers rdmacm-utils
 	libibverbs-dev librdmacm-dev perftest iperf3 sockperf libkcapi-dev valgrind
 	python3-matplotlib python3-pyverbs
-	nfs-kernel-server nfs-common fio libfabric-bin
+	nfs-kernel-server nfs-common fio libfabric-bin tgt open-iscsi
 	iproute2 linux-source-6.1 linux-source-6.12 xz-utils
 )
 
