@@ -126,8 +126,9 @@ note "siw carried $moved bytes; the workload moved $want"
 # The initiator's connection may still be closing on tgtd's side.
 tgt --lld iser --mode target --op delete --force --tid 1
 # Debian's tgtd 1.0.85 crashes (SIGSEGV) when it exits on SIGTERM after
-# its iSER target was deleted; killed outright, its verbs resources go
-# with its file descriptors, which siw must clean up as well.
+# its iSER target was deleted, on rxe as on siw; killed outright, its
+# verbs resources go with its file descriptors, which siw must clean up
+# as well.
 must kill -KILL "$TGTD"
 wait_for -t 30 sh -c "! kill -0 $TGTD" || fail "tgtd did not exit"
 must modprobe -r ib_iser
