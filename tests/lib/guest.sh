@@ -144,6 +144,20 @@ mk_netns() {
 	must ip -n "$1" link set lo up
 }
 
+# veth_netns NSA ADDRA NSB ADDRB: namespaces NSA and NSB (mk_netns)
+# joined by a veth pair, veth_a in NSA with IPv4 address ADDRA/24 and
+# veth_b in NSB with ADDRB/24, both up. The pair goes away with the
+# namespaces.
+veth_netns() {
+	mk_netns "$1"
+	mk_netns "$3"
+	must ip link add veth_a netns "$1" type veth peer name veth_b netns "$3"
+	must ip -n "$1" addr add "$2/24" dev veth_a
+	must ip -n "$3" addr add "$4/24" dev veth_b
+	must ip -n "$1" link set veth_a up
+	must ip -n "$3" link set veth_b up
+}
+
 # --- siw -----------------------------------------------------------------
 
 # Load siw's dependencies the way modprobe would (insmod does not), plus

@@ -133,16 +133,9 @@ unload_siw
 must ip link del dummy0
 
 # --- 2. two namespaces, a veth pair ------------------------------------------
-mk_netns tra
-mk_netns trb
-# The veth pair goes away with the namespaces.
-must ip link add veth_a netns tra type veth peer name veth_b netns trb
-must ip -n tra addr add 10.77.0.1/24 dev veth_a
+veth_netns tra 10.77.0.1 trb 10.77.0.2
 must ip -n tra -6 addr add fd77::1/64 dev veth_a nodad
-must ip -n trb addr add 10.77.0.2/24 dev veth_b
 must ip -n trb -6 addr add fd77::2/64 dev veth_b nodad
-must ip -n tra link set veth_a up
-must ip -n trb link set veth_b up
 
 seed=10
 for crc in 0 1; do

@@ -36,13 +36,7 @@ port=21000
 A=10.78.0.1
 B=10.78.0.2
 
-mk_netns fa
-mk_netns fb
-must ip link add veth_a netns fa type veth peer name veth_b netns fb
-must ip -n fa addr add $A/24 dev veth_a
-must ip -n fb addr add $B/24 dev veth_b
-must ip -n fa link set veth_a up
-must ip -n fb link set veth_b up
+veth_netns fa $A fb $B
 load_siw mpa_crc_enabled=1
 must ip netns exec fa rdma link add siwfa type siw netdev veth_a
 must ip netns exec fb rdma link add siwfb type siw netdev veth_b

@@ -19,13 +19,7 @@ B=10.79.0.2
 ITERS=100
 SIZES=(64 4096 65536 1048576)
 
-mk_netns lfa
-mk_netns lfb
-must ip link add veth_a netns lfa type veth peer name veth_b netns lfb
-must ip -n lfa addr add $A/24 dev veth_a
-must ip -n lfb addr add $B/24 dev veth_b
-must ip -n lfa link set veth_a up
-must ip -n lfb link set veth_b up
+veth_netns lfa $A lfb $B
 load_siw
 must ip netns exec lfa rdma link add siwla type siw netdev veth_a
 must ip netns exec lfb rdma link add siwlb type siw netdev veth_b
