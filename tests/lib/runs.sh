@@ -40,17 +40,16 @@ test_timeout() {
 # with a "# providers: stock userlib" line near its top runs once per
 # provider named there (through tests/lib/provider.sh): the first run
 # under its own name, the others as NAME@PROVIDER. A test without one
-# runs once, as it is: provider "none". With $one_provider set (the
-# debug lane, and every Debian kernel of a run but the first) only the
-# first provider runs: both drive the same kernel ABI, so the kernel is
+# runs once, as it is: provider "none". With $one_provider set
+# (tests/run sets it for the debug lane and for every Debian kernel of a
+# run but the first) only the first provider runs: both drive the same kernel ABI, so the kernel is
 # tested by either, and the other provider, user space alone, behaves
 # the same on every kernel that siw.ko serves.
 test_runs() {
 	local name p first=1
 	name=$(basename "$1" .sh)
 	for p in $(sed -n '1,20s/^# providers: *//p' "$1" | head -n 1); do
-		{ [ "${lane:-}" = debug ] || [ "${one_provider:-0}" = 1 ]; } &&
-			[ $first = 0 ] && break
+		[ "${one_provider:-0}" = 1 ] && [ $first = 0 ] && break
 		if [ $first = 1 ]; then
 			echo "$name $p"
 			first=0
