@@ -37,9 +37,9 @@
  * network (1000 QPs connecting at once, 6.12 under TCG: beyond 10 s for
  * some). The Request follows TCP's connect at once, but not always soon:
  * when its first segments are lost, TCP's retransmission backoff alone
- * can hold it for more than 10 s. A silent peer meanwhile holds one of the listener's backlog
- * slots, no more. A closing stream waits for the peer's FIN only
- * briefly.
+ * can hold it for more than 10 s. A silent peer meanwhile holds one of
+ * the listener's backlog slots, no more. A closing stream waits for the
+ * peer's FIN only briefly.
  */
 #define SIW_CM_MPA_TIMEOUT	(60 * HZ)
 #define SIW_CM_CLOSE_TIMEOUT	(10 * HZ)
