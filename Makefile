@@ -2,9 +2,12 @@
 #
 # make                 siw/siw.ko for KVER (default: the running kernel)
 # make all-kernels     build/<kver>/siw/siw.ko for every installed kernel
-#                      with headers, plus the test programs and intree-siw
+#                      with headers, plus the test programs, intree-siw
+#                      and smbdirect
 # make intree-siw      build/<kver>/intree-siw/siw.ko: Linux's own siw
 #                      driver from /usr/src/linux-source-*, a test peer
+# make smbdirect       build/<kver>/smbdirect/{cifs,ksmbd}.ko: Linux's SMB
+#                      client and server with SMB Direct, test peers
 # make install         install siw.ko for KVER into updates/ and run depmod
 # make check           the test suite: host unit tests, VMs, and the debug
 #                      lane (NO_DEBUG_LANE=1 leaves that out)
@@ -26,7 +29,7 @@ INSTALLED_KVERS := $(filter-out %-siwdebug,\
 	$(patsubst /lib/modules/%/build/Makefile,%,$(INSTALLED_KDIRS)))
 
 .PHONY: all modules all-kernels install clean clean-intree check check-long check-debug tests headers-check \
-	intree-siw bench
+	intree-siw smbdirect bench
 
 all: modules
 
@@ -66,13 +69,18 @@ build/%/ktest/siw_ktest.ko: FORCE
 	$(MAKE) -C /lib/modules/$*/build M=$(TOP)/build/$*/ktest $(KBUILD_OPTS) modules
 
 all-kernels: $(foreach v,$(INSTALLED_KVERS),build/$(v)/siw/siw.ko build/$(v)/ktest/siw_ktest.ko) \
-	tests intree-siw
+	tests intree-siw smbdirect
 
 # The kernel's in-tree siw, built out of tree as a peer for interoperability
 # tests and a baseline (tools/build-intree-siw; its code stays in build/).
 # Built with the kernel's flags, not KBUILD_OPTS: it is not our code.
 intree-siw:
 	tools/build-intree-siw
+
+# cifs and ksmbd with SMB Direct, which Debian's kernels leave out
+# (tools/build-smbdirect; their code stays in build/ as well).
+smbdirect:
+	tools/build-smbdirect
 
 tests:
 	$(MAKE) -C tests

@@ -13,7 +13,8 @@ base_pkgs=(
 	rdma-core ibverbs-utils ibverbs-providers rdmacm-utils
 	libibverbs-dev librdmacm-dev perftest iperf3 sockperf libkcapi-dev valgrind
 	python3-matplotlib python3-pyverbs
-	nfs-kernel-server nfs-common fio libfabric-bin tgt open-iscsi
+	nfs-kernel-server nfs-common fio libfabric-bin tgt open-iscsi cifs-utils
+	openmpi-bin libopenmpi-dev
 	iproute2 linux-source-6.1 linux-source-6.12 xz-utils
 )
 
@@ -87,6 +88,13 @@ if [ -z "$(ls /lib/modules/*/build/Makefile 2>/dev/null | grep -E '/6\.1\.0-' ||
 fi
 
 mapfile -t need < <(missing "${want[@]}")
+# bookworm's ksmbd-tools 3.4.7 answers share lookups in a form that
+# the 6.1 kernel's ksmbd rejects (every tree connect, IPC$ included,
+# fails with BAD_NETWORK_NAME): the SMB Direct test needs 3.5 from
+# bookworm-backports.
+if ! dpkg --compare-versions "$(dpkg-query -W -f='${Version}' ksmbd-tools 2>/dev/null || echo 0)" ge 3.5; then
+	need+=(ksmbd-tools/bookworm-backports)
+fi
 if [ ${#need[@]} -gt 0 ]; then
 	apt_update
 	echo "setup: installing ${need[*]}"
