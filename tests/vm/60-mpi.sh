@@ -39,14 +39,36 @@ chmod +x "$agent"
 
 tx_a0=$(hw_counter siwma tx_bytes) tx_b0=$(hw_counter siwmb tx_bytes)
 out=$LOGS/mpi.log
+run_mpi() {
+	ip netns exec mpa timeout 450 mpirun --allow-run-as-root -n 2 --host mpa:1,mpb:1 \
+		--mca plm_rsh_agent "$agent" \
+		--mca oob_tcp_if_include 10.79.1.0/24 \
+		--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include 'verbs;ofi_rxm' \
+		--mca btl self \
+		"$MPI_CHECK" $ITERS > "$out" 2>&1
+}
+mpi_failed() {
+	# Open MPI's first complaint is the one that tells.
+	echo "  --- mpi.log (first 40 lines):"
+	head -n 40 "$out" | cut -c 1-200 | sed 's/^/  | /'
+	fail "mpirun failed"
+}
+# Open MPI's launcher failed once in the 6.1 lane of a whole suite run
+# (not in a dozen runs of this test alone) before any rank existed: its
+# daemons never reported to mpirun ("ORTE does not know how to route a
+# message to the specified daemon"). Daemons are plain processes talking
+# TCP, nothing of siw yet, so that, and only that, gets a second try.
 echo "\$ mpirun -n 2 --host mpa:1,mpb:1 (pml cm, mtl ofi, verbs;ofi_rxm) siw_mpi_check $ITERS"
-ip netns exec mpa timeout 450 mpirun --allow-run-as-root -n 2 --host mpa:1,mpb:1 \
-	--mca plm_rsh_agent "$agent" \
-	--mca oob_tcp_if_include 10.79.1.0/24 \
-	--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include 'verbs;ofi_rxm' \
-	--mca btl self \
-	"$MPI_CHECK" $ITERS > "$out" 2>&1 ||
-	log_fail "$out" "mpirun failed"
+if ! run_mpi; then
+	if ! grep -q '^ping-pong' "$out" &&
+	   grep -q 'ORTE does not know how to route' "$out"; then
+		note "Open MPI's launcher failed before any rank ran; once more"
+		head -n 20 "$out" | cut -c 1-200 | sed 's/^/  | /'
+		run_mpi || mpi_failed
+	else
+		mpi_failed
+	fi
+fi
 sed 's/^/  | /' "$out"
 grep -q '^all checked$' "$out" || log_fail "$out" "siw_mpi_check did not finish"
 
