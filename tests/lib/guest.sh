@@ -158,6 +158,15 @@ veth_netns() {
 	must ip -n "$3" link set veth_b up
 }
 
+# netns_siw_dev NS DEV NETDEV: siw device DEV on NETDEV, which lives in
+# network namespace NS (such a device is added from inside it), ACTIVE;
+# deleted when the test exits.
+netns_siw_dev() {
+	must ip netns exec "$1" rdma link add "$2" type siw netdev "$3"
+	at_exit "rdma link delete $2"
+	wait_for port_active "$2" || fail "$2 is not ACTIVE"
+}
+
 # --- siw -----------------------------------------------------------------
 
 # Load siw's dependencies the way modprobe would (insmod does not), plus

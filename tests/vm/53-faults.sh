@@ -38,11 +38,8 @@ B=10.78.0.2
 
 veth_netns fa $A fb $B
 load_siw mpa_crc_enabled=1
-must ip netns exec fa rdma link add siwfa type siw netdev veth_a
-must ip netns exec fb rdma link add siwfb type siw netdev veth_b
-at_exit "rdma link delete siwfa; rdma link delete siwfb"
-wait_for port_active siwfa || fail "siwfa is not ACTIVE"
-wait_for port_active siwfb || fail "siwfb is not ACTIVE"
+netns_siw_dev fa siwfa veth_a
+netns_siw_dev fb siwfb veth_b
 
 listening() { grep -q '^server: listening' "$tmp/server.out"; }
 

@@ -21,11 +21,8 @@ SIZES=(64 4096 65536 1048576)
 
 veth_netns lfa $A lfb $B
 load_siw
-must ip netns exec lfa rdma link add siwla type siw netdev veth_a
-must ip netns exec lfb rdma link add siwlb type siw netdev veth_b
-at_exit "rdma link delete siwla; rdma link delete siwlb"
-wait_for port_active siwla || fail "siwla is not ACTIVE"
-wait_for port_active siwlb || fail "siwlb is not ACTIVE"
+netns_siw_dev lfa siwla veth_a
+netns_siw_dev lfb siwlb veth_b
 
 # The verbs provider offers the devices whose interface has an address
 # in the caller's namespace: each namespace sees its own.

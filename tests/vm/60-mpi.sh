@@ -19,11 +19,8 @@ MPI_CHECK=$SIW_TOP/build/tests/siw_mpi_check
 
 veth_netns mpa $A mpb $B
 load_siw
-must ip netns exec mpa rdma link add siwma type siw netdev veth_a
-must ip netns exec mpb rdma link add siwmb type siw netdev veth_b
-at_exit "rdma link delete siwma; rdma link delete siwmb"
-wait_for port_active siwma || fail "siwma is not ACTIVE"
-wait_for port_active siwmb || fail "siwmb is not ACTIVE"
+netns_siw_dev mpa siwma veth_a
+netns_siw_dev mpb siwmb veth_b
 
 # The launch agent: mpirun runs "AGENT HOST COMMAND-LINE", where HOST is
 # a name from --host and COMMAND-LINE a shell command (a remote shell's
