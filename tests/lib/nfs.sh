@@ -93,7 +93,7 @@ nfs_umount() {
 # DEV's counters must show at least the data written going out and the
 # data read coming in: a transport other than siw cannot pass.
 nfs_client_run() {
-	local server=$1 vers=$2 seed=$3 dev=$4 check=$5 tag tx0 rx0 tx rx want
+	local server=$1 vers=$2 seed=$3 dev=$4 check=$5 tag tx0 rx0
 	tag=v${vers/./}
 	tx0=$(hw_counter "$dev" tx_bytes) rx0=$(hw_counter "$dev" rx_bytes)
 	nfs_mount "$server" "$vers"
@@ -108,10 +108,5 @@ nfs_client_run() {
 	tree_check "$NFS_MNT/tree-$tag" "$seed" $NFS_TREE_FILES
 	must rm -rf "${NFS_MNT:?}/tree-$tag" "$NFS_MNT/$tag-buf" "$NFS_MNT/$tag-dio"
 	nfs_umount
-	tx=$(( $(hw_counter "$dev" tx_bytes) - tx0 ))
-	rx=$(( $(hw_counter "$dev" rx_bytes) - rx0 ))
-	want=$(( 2 * NFS_FIO_BYTES + TREE_BYTES ))
-	note "NFSv$vers: $dev sent $tx and received $rx bytes; the workload wrote and read $want each way"
-	[ "$tx" -ge "$want" ] || fail "NFSv$vers: $dev sent $tx bytes, less than the $want written"
-	[ "$rx" -ge "$want" ] || fail "NFSv$vers: $dev received $rx bytes, less than the $want read"
+	carried "NFSv$vers" "$dev" "$tx0" "$rx0" $(( 2 * NFS_FIO_BYTES + TREE_BYTES ))
 }

@@ -64,3 +64,16 @@ drop_caches() {
 	sync
 	echo 3 > /proc/sys/vm/drop_caches
 }
+
+# carried WHAT DEV TX0 RX0 WANT: since its byte counters read TX0 and
+# RX0, siw device DEV sent and received at least WANT bytes each, what
+# the workload WHAT wrote and read: a transport other than siw cannot
+# pass.
+carried() {
+	local what=$1 dev=$2 want=$5 tx rx
+	tx=$(( $(hw_counter "$dev" tx_bytes) - $3 ))
+	rx=$(( $(hw_counter "$dev" rx_bytes) - $4 ))
+	note "$what: $dev sent $tx and received $rx bytes; the workload wrote and read $want each way"
+	[ "$tx" -ge "$want" ] || fail "$what: $dev sent $tx bytes, less than the $want written"
+	[ "$rx" -ge "$want" ] || fail "$what: $dev received $rx bytes, less than the $want read"
+}
