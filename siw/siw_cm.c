@@ -109,6 +109,12 @@ struct siw_cep {
 struct siw_listen {
 	struct list_head ceps;
 	struct iw_cm_id *id;
+	/*
+	 * The listener's network namespace: that of the task that asked
+	 * for the listen. Sockets for addresses that come later are made
+	 * from a work item, whose own namespace is the initial one.
+	 */
+	struct net *net;
 	int backlog;
 	/* In the device's listeners while a wildcard listen. */
 	struct list_head dev_entry;
@@ -809,10 +815,11 @@ static struct siw_qp *siw_cm_bind_qp(struct iw_cm_id *id, u32 qpn)
 	return qp;
 }
 
-static int siw_cep_socket(struct siw_cep *cep, const struct sockaddr_storage *a,
+static int siw_cep_socket(struct net *net, const struct sockaddr_storage *a,
 			  struct socket **sock)
 {
-	int rv = sock_create(a->ss_family, SOCK_STREAM, IPPROTO_TCP, sock);
+	int rv = __sock_create(net, a->ss_family, SOCK_STREAM, IPPROTO_TCP,
+			       sock, 0);
 
 	if (rv)
 		return rv;
@@ -852,7 +859,7 @@ int siw_cm_connect(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 		siw_qp_put(qp);
 		return -ENOMEM;
 	}
-	rv = siw_cep_socket(cep, raddr, &sock);
+	rv = siw_cep_socket(current->nsproxy->net_ns, raddr, &sock);
 	if (rv)
 		goto err_cep;
 	/* rdma_cm's port may be taken in TCP's port space: then any port. */
@@ -1058,7 +1065,7 @@ static int siw_cm_listen_one(struct siw_listen *l,
 
 	if (!cep)
 		return -ENOMEM;
-	rv = siw_cep_socket(cep, addr, &sock);
+	rv = siw_cep_socket(l->net, addr, &sock);
 	if (rv)
 		goto err_cep;
 	if (addr->ss_family == AF_INET6)
@@ -1125,38 +1132,47 @@ static bool siw_listen_has(const struct siw_listen *l,
 	return false;
 }
 
-#define SIW_LISTEN_ADDRS_MAX	16
-
 /*
- * The interface's addresses a wildcard listen of id covers, port set,
- * into addrs[SIW_LISTEN_ADDRS_MAX]; returns how many. IPv4 ones too for
- * an IPv6 wildcard that is not v6-only; no IPv6 link-local ones, which
- * rdma_cm does not resolve to this device.
+ * The interface's addresses a wildcard listen of l covers, port set, into
+ * addrs[0 .. max); returns how many there are, which may be more than
+ * max. IPv4 ones too for an IPv6 wildcard that is not v6-only. None when
+ * the interface is in another network namespace than the listener:
+ * rdma_cm asks every device to listen, and connections to that
+ * interface's addresses arrive in the other namespace, where this
+ * listener must not take them.
+ *
+ * Under RCU, not RTNL: rdma_cm asks for the listen holding its global
+ * lock, which it also takes while RTNL is held, and RTNL here closed the
+ * circle (lockdep, on ib_write_bw's wildcard listen).
  */
-static int siw_cm_wildcard_addrs(const struct iw_cm_id *id,
-				 struct sockaddr_storage *addrs)
+static int siw_cm_wildcard_addrs(const struct siw_listen *l,
+				 struct sockaddr_storage *addrs, int max)
 {
-	struct net_device *ndev = to_siw_dev(id->device)->netdev;
-	const struct sockaddr_storage *la = &id->m_local_addr;
+	struct net_device *ndev = to_siw_dev(l->id->device)->netdev;
+	const struct sockaddr_storage *la = &l->id->m_local_addr;
 	__be16 port = siw_addr_port(la);
 	int n = 0;
 
-	rtnl_lock();
-	if (la->ss_family == AF_INET || !id->afonly) {
-		struct in_device *in_dev = __in_dev_get_rtnl(ndev);
+	rcu_read_lock();
+	if (!net_eq(dev_net(ndev), l->net))
+		goto out;
+	if (la->ss_family == AF_INET || !l->id->afonly) {
+		struct in_device *in_dev = __in_dev_get_rcu(ndev);
 		const struct in_ifaddr *ifa;
 
 		if (in_dev) {
-			in_dev_for_each_ifa_rtnl(ifa, in_dev) {
-				struct sockaddr_in *s = (void *)&addrs[n];
+			in_dev_for_each_ifa_rcu(ifa, in_dev) {
+				struct sockaddr_in *s;
 
-				if (n == SIW_LISTEN_ADDRS_MAX)
-					break;
-				memset(&addrs[n], 0, sizeof(addrs[n]));
+				if (n >= max) {
+					n++;
+					continue;
+				}
+				s = (void *)&addrs[n++];
+				memset(s, 0, sizeof(addrs[0]));
 				s->sin_family = AF_INET;
 				s->sin_addr.s_addr = ifa->ifa_address;
 				s->sin_port = port;
-				n++;
 			}
 		}
 	}
@@ -1167,23 +1183,26 @@ static int siw_cm_wildcard_addrs(const struct iw_cm_id *id,
 		if (in6_dev) {
 			read_lock_bh(&in6_dev->lock);
 			list_for_each_entry(ifp, &in6_dev->addr_list, if_list) {
-				struct sockaddr_in6 *s = (void *)&addrs[n];
+				struct sockaddr_in6 *s;
 
-				if (n == SIW_LISTEN_ADDRS_MAX)
-					break;
-				if (ipv6_addr_type(&ifp->addr) &
-				    IPV6_ADDR_LINKLOCAL)
+				if (n >= max) {
+					n++;
 					continue;
-				memset(&addrs[n], 0, sizeof(addrs[n]));
+				}
+				s = (void *)&addrs[n++];
+				memset(s, 0, sizeof(addrs[0]));
 				s->sin6_family = AF_INET6;
 				s->sin6_addr = ifp->addr;
 				s->sin6_port = port;
-				n++;
+				/* A link-local address is only one with its link. */
+				if (ipv6_addr_type(&ifp->addr) & IPV6_ADDR_LINKLOCAL)
+					s->sin6_scope_id = ndev->ifindex;
 			}
 			read_unlock_bh(&in6_dev->lock);
 		}
 	}
-	rtnl_unlock();
+out:
+	rcu_read_unlock();
 	return n;
 }
 
@@ -1194,17 +1213,21 @@ static int siw_cm_wildcard_addrs(const struct iw_cm_id *id,
  * on yet. An interface without an address of the family is no error:
  * a hardware RNIC listening on the wildcard takes connections to
  * addresses that come later, and so does this one (siw_cm_addr_work()).
- * Caller holds the device's listen_lock.
+ * Addresses that come while this runs are taken up by the work item the
+ * address notifier queues. Caller holds the device's listen_lock.
  */
 static int siw_cm_listen_wildcard(struct siw_listen *l)
 {
 	struct sockaddr_storage *addrs;
 	int n, i, rv = 0;
 
-	addrs = kcalloc(SIW_LISTEN_ADDRS_MAX, sizeof(*addrs), GFP_KERNEL);
+	n = siw_cm_wildcard_addrs(l, NULL, 0);
+	if (!n)
+		return 0;
+	addrs = kcalloc(n, sizeof(*addrs), GFP_KERNEL);
 	if (!addrs)
 		return -ENOMEM;
-	n = siw_cm_wildcard_addrs(l->id, addrs);
+	n = min(siw_cm_wildcard_addrs(l, addrs, n), n);
 	for (i = 0; i < n && !rv; i++) {
 		if (!siw_listen_has(l, &addrs[i]))
 			rv = siw_cm_listen_one(l, &addrs[i]);
@@ -1279,6 +1302,7 @@ int siw_cm_destroy_listen(struct iw_cm_id *id)
 		siw_cep_put(cep);
 	}
 	mutex_unlock(&sdev->listen_lock);
+	put_net(l->net);
 	kfree(l);
 	id->provider_data = NULL;
 	return 0;
@@ -1294,6 +1318,7 @@ int siw_cm_create_listen(struct iw_cm_id *id, int backlog)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&l->ceps);
 	l->id = id;
+	l->net = get_net(current->nsproxy->net_ns);
 	l->backlog = backlog > 0 ? backlog : 1;
 	l->wildcard = siw_addr_any(&id->m_local_addr);
 	id->provider_data = l;

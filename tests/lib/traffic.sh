@@ -61,10 +61,14 @@ finish() {
 # (TIME_WAIT, a server that has not quite gone) stay out of the next one.
 _next_port=${SIW_TEST_PORT_BASE:-20000}
 
-# listening PORT: something listens on TCP port PORT.  An iWARP listener is
-# a kernel TCP socket, so rdma_listen() shows up here.
+# listening PORT: something listens on TCP port PORT, in network
+# namespace $SERVER_NS if that is set.  An iWARP listener is a kernel TCP
+# socket, so rdma_listen() shows up here.
 listening() {
-	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+	local ns=()
+
+	[ -z "${SERVER_NS:-}" ] || ns=(ip netns exec "$SERVER_NS")
+	[ -n "$("${ns[@]}" ss -Hltn "sport = :$1" 2>/dev/null)" ]
 }
 
 # no_conns PORT: no established connection to local TCP port PORT.
@@ -98,6 +102,9 @@ _stop() {
 # server does not end.  On success the logs are in $SRV_LOG and $CLI_LOG
 # and the time the run took in RUN_SECS.  SIW_TEST_VERBOSE=1 shows the
 # logs of successful runs as well.
+#
+# BEFORE_CLIENT, when set, names a function run once the server listens,
+# before the client starts.
 #
 # RETRY_IF, when set, names a function that is asked after a client
 # failure whether it was a known flaw of the tool rather than of siw (it
@@ -141,6 +148,7 @@ run_pair() {
 			sleep 0.2
 		done
 
+		[ -z "${BEFORE_CLIENT:-}" ] || "$BEFORE_CLIENT"
 		echo "\$ ${cli[*]}"
 		timeout --kill-after=5 "$secs" stdbuf -oL -eL "${cli[@]}" > "$CLI_LOG" 2>&1 < /dev/null
 		rc=$?
