@@ -810,14 +810,8 @@ static void siw_tx_run(struct siw_qp *qp, bool doorbell)
 				break;
 			continue;
 		}
-		if (siw_tx_start_rresp(qp)) {
-			if (doorbell &&
-			    tx->rresp->rreq.size > SIW_TX_DOORBELL_MAX_BYTES) {
-				budget = 0;
-				break;
-			}
+		if (siw_tx_start_rresp(qp))
 			continue;
-		}
 		if (siw_tx_start_wqe(qp)) {
 			if (doorbell && tx->wqe &&
 			    tx->wqe->bytes > SIW_TX_DOORBELL_MAX_BYTES) {
@@ -923,30 +917,13 @@ static bool siw_tx_answered(struct siw_qp *qp)
  * QP would otherwise take turns at sending each other's requests, and
  * one preempted while it holds the transmitter (posters are often CPU
  * hogs) would hold up all the others until it ran again.
- *
- * What the softirqs of its own sends ask of other transmitters, such as
- * the Read Response of a peer QP on the same host, it sends next
- * (siw_tx_lend()), under the same limit on size.
  */
 static void siw_tx_now(struct siw_qp *qp)
 {
-	struct siw_tx_lender lender;
-	unsigned int i;
-
-	if (xchg(&qp->tx_poster, current) != current ||
-	    !siw_tx_answered(qp)) {
+	if (xchg(&qp->tx_poster, current) == current && siw_tx_answered(qp))
+		siw_tx_try(qp, true);
+	else
 		siw_tx_schedule(qp);
-		return;
-	}
-	siw_tx_lend_begin(&lender);
-	siw_tx_try(qp, true);
-	siw_tx_lend_end(&lender);
-
-	for (i = 0; i < lender.taken; i++) {
-		siw_stat_add(lender.qp[i]->sdev, SIW_STAT_TX_LENT, 1);
-		siw_tx_try(lender.qp[i], true);
-		siw_qp_put(lender.qp[i]);
-	}
 }
 
 /*
