@@ -1133,6 +1133,21 @@ static bool siw_listen_has(const struct siw_listen *l,
 }
 
 /*
+ * Counts one more address of siw_cm_wildcard_addrs() in *n and returns
+ * its slot of addrs, zeroed, or NULL once max are filled.
+ */
+static struct sockaddr_storage *siw_addr_slot(struct sockaddr_storage *addrs,
+					      int max, int *n)
+{
+	struct sockaddr_storage *a = *n < max ? &addrs[*n] : NULL;
+
+	(*n)++;
+	if (a)
+		memset(a, 0, sizeof(*a));
+	return a;
+}
+
+/*
  * The interface's addresses a wildcard listen of l covers, port set, into
  * addrs[0 .. max); returns how many there are, which may be more than
  * max. IPv4 ones too for an IPv6 wildcard that is not v6-only. None when
@@ -1162,14 +1177,11 @@ static int siw_cm_wildcard_addrs(const struct siw_listen *l,
 
 		if (in_dev) {
 			in_dev_for_each_ifa_rcu(ifa, in_dev) {
-				struct sockaddr_in *s;
+				struct sockaddr_in *s =
+					(void *)siw_addr_slot(addrs, max, &n);
 
-				if (n >= max) {
-					n++;
+				if (!s)
 					continue;
-				}
-				s = (void *)&addrs[n++];
-				memset(s, 0, sizeof(addrs[0]));
 				s->sin_family = AF_INET;
 				s->sin_addr.s_addr = ifa->ifa_address;
 				s->sin_port = port;
@@ -1183,14 +1195,11 @@ static int siw_cm_wildcard_addrs(const struct siw_listen *l,
 		if (in6_dev) {
 			read_lock_bh(&in6_dev->lock);
 			list_for_each_entry(ifp, &in6_dev->addr_list, if_list) {
-				struct sockaddr_in6 *s;
+				struct sockaddr_in6 *s =
+					(void *)siw_addr_slot(addrs, max, &n);
 
-				if (n >= max) {
-					n++;
+				if (!s)
 					continue;
-				}
-				s = (void *)&addrs[n++];
-				memset(s, 0, sizeof(addrs[0]));
 				s->sin6_family = AF_INET6;
 				s->sin6_addr = ifp->addr;
 				s->sin6_port = port;
