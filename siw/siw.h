@@ -44,6 +44,7 @@ enum siw_stat {
 	SIW_STAT_TX_BYTES,		/* their bytes on the stream, MPA framing included */
 	SIW_STAT_RX_FPDUS,		/* FPDUs received whole and accepted */
 	SIW_STAT_RX_BYTES,		/* their bytes on the stream */
+	SIW_STAT_TX_LENT,		/* transmitter runs in another QP's doorbell */
 	SIW_NUM_STATS
 };
 
@@ -551,6 +552,7 @@ void siw_cq_fini(struct siw_cq *cq);
 int siw_cq_add(struct siw_cq *cq, const struct siw_abi_cqe *cqe,
 	       bool solicited);
 void siw_cq_notify(struct siw_cq *cq);
+bool siw_cq_unpolled(struct siw_cq *cq);
 int siw_cq_poll(struct siw_cq *cq, int num, struct ib_wc *wc);
 int siw_cq_arm(struct siw_cq *cq, enum ib_cq_notify_flags flags);
 
@@ -570,6 +572,19 @@ bool siw_srq_take(struct siw_srq *srq, struct siw_abi_rqe *out);
 int siw_sched_init(void);
 void siw_sched_exit(void);
 void siw_tx_schedule(struct siw_qp *qp);
+
+/*
+ * A doorbell transmitting from its task, and the QPs whose transmits
+ * softirqs in that task left to it (siw_tx_lend()).
+ */
+struct siw_tx_lender {
+	struct task_struct *task;
+	unsigned int taken;
+	struct siw_qp *qp[SIW_TX_LEND_MAX];
+};
+
+void siw_tx_lend_begin(struct siw_tx_lender *lender);
+void siw_tx_lend_end(struct siw_tx_lender *lender);
 
 /* siw_qp.c: the QP's state, its work queues, and what the engines report */
 int siw_qp_init(struct siw_qp *qp, struct siw_device *sdev,

@@ -132,6 +132,17 @@ int siw_cq_add(struct siw_cq *cq, const struct siw_abi_cqe *cqe,
 	return notify;
 }
 
+/*
+ * Whether the newest completion is still waiting for its poller. Read
+ * without the lock, a hint for the transmit engine (siw_tx_awaited()).
+ */
+bool siw_cq_unpolled(struct siw_cq *cq)
+{
+	u32 newest = (READ_ONCE(cq->cq_put) - 1) % cq->num_cqe;
+
+	return READ_ONCE(cq->queue[newest].flags) & SIW_ABI_WQE_VALID;
+}
+
 void siw_cq_notify(struct siw_cq *cq)
 {
 	if (cq->base_cq.comp_handler)

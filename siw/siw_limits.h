@@ -79,6 +79,13 @@
 #define SIW_TX_DOORBELL_MAX_BYTES	16384
 
 /*
+ * Transmits of other QPs one doorbell may run after its own
+ * (siw_tx_lend()), bounding its system call; further ones are handed
+ * over as usual.
+ */
+#define SIW_TX_LEND_MAX			4
+
+/*
  * How long modify_qp(RESET) waits for the connection manager to let go
  * of the QP's old stream: it resets the stream at once, so this only
  * bounds the wait for a connection manager that does not respond.

@@ -67,11 +67,70 @@ static int siw_tx_cpu(struct siw_qp *qp)
 }
 
 /*
+ * The doorbell of this CPU's task that is transmitting from its own
+ * system call, if any (siw_tx_lend_begin()). Its task is compared with
+ * current before anything else of it is used: the lender may have been
+ * preempted, and another task's softirq may run here meanwhile.
+ */
+static DEFINE_PER_CPU(struct siw_tx_lender *, siw_tx_lender);
+
+/*
+ * Work asked for by a softirq that runs in the lender's task: on one
+ * host the softirq of each segment the doorbell sends runs on its way
+ * out of the sending system call, and so does the peer QP's receiver,
+ * which asks its transmitter to send the Read Response. Run from the
+ * doorbell right after its own transmit, it saves the round trip the
+ * hand-over to another CPU and its wake-up (ib_read_lat 8 B under TCG,
+ * 6.12: see docs/benchmarks.md). Never from a hard interrupt, whose
+ * softirq count may be that of the softirq it interrupted.
+ */
+static bool siw_tx_lend(struct siw_qp *qp)
+{
+	struct siw_tx_lender *lender;
+
+	if (!in_serving_softirq() || in_hardirq())
+		return false;
+	lender = this_cpu_read(siw_tx_lender);
+	if (!lender || lender->task != current ||
+	    lender->taken == SIW_TX_LEND_MAX)
+		return false;
+	if (!kref_get_unless_zero(&qp->ref))
+		return false;
+	lender->qp[lender->taken++] = qp;
+	return true;
+}
+
+/*
+ * Until siw_tx_lend_end(), softirqs that run in this task on this CPU
+ * leave the transmits they ask for to it. The task stays on this CPU
+ * meanwhile, so that the pointer it leaves here is its own to clear.
+ */
+void siw_tx_lend_begin(struct siw_tx_lender *lender)
+{
+	lender->task = current;
+	lender->taken = 0;
+	migrate_disable();
+	this_cpu_write(siw_tx_lender, lender);
+}
+
+/*
+ * From here on the lender's list is the caller's alone: it runs the
+ * transmits of lender->qp[0 .. taken) and drops their references.
+ */
+void siw_tx_lend_end(struct siw_tx_lender *lender)
+{
+	this_cpu_cmpxchg(siw_tx_lender, lender, NULL);
+	migrate_enable();
+}
+
+/*
  * A CPU going offline meanwhile is harmless: the work item then runs on
  * another one (queue_work_on()).
  */
 void siw_tx_schedule(struct siw_qp *qp)
 {
+	if (siw_tx_lend(qp))
+		return;
 	queue_work_on(siw_tx_cpu(qp), siw_tx_wq, &qp->tx_work);
 }
 

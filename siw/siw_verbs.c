@@ -676,6 +676,7 @@ static const struct rdma_stat_desc siw_stat_descs[SIW_NUM_STATS] = {
 	[SIW_STAT_TX_BYTES].name = "tx_bytes",
 	[SIW_STAT_RX_FPDUS].name = "rx_fpdus",
 	[SIW_STAT_RX_BYTES].name = "rx_bytes",
+	[SIW_STAT_TX_LENT].name = "tx_lent",
 };
 
 static struct rdma_hw_stats *siw_alloc_hw_port_stats(struct ib_device *ibdev,

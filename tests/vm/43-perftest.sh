@@ -76,7 +76,16 @@ perf ib_send_bw 50 4096 -s 4096 -q 8
 # small size, and a large RDMA read (many read response segments); the
 # bandwidth runs had every size.
 perf ib_write_lat 100 64 -s 64
+intree || lent0=$(hw_counter "$TEST_DEV" tx_lent)
 perf ib_read_lat 100 64 -s 64
+# Both ends share the host: the reader's doorbell sends the responder's
+# Read Response itself (tx_lent), all but the first of each run and
+# those whose softirq ksoftirqd took.
+if ! intree; then
+	lent=$(($(hw_counter "$TEST_DEV" tx_lent) - lent0))
+	[ "$lent" -ge 50 ] ||
+		fail "ib_read_lat: $lent of 100 Read Responses sent by the reader's doorbell"
+fi
 perf ib_read_lat 10 1048576 -s 1048576
 perf ib_send_lat 100 64 -s 64
 
