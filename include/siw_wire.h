@@ -378,6 +378,7 @@ struct siw_mpa_nego {
 	__u16 init_ord;
 	__u16 resp_ird;
 	__u16 resp_ord;
+	__u8 rev;		/* the Reply's: the connection's revision */
 	__u8 crc;
 	__u8 p2p;
 	__u8 rtr;		/* one SIW_MPA_RTR_* if p2p, else 0 */

@@ -3,6 +3,7 @@
  * Objects of the siw device and the interfaces between its layers.
  *
  * Layering (each file uses only those above it):
+ *   siw_settings.c - a device's interop settings, its sysfs attributes
  *   siw_queue.c  - memory of work and completion queues, user mappings
  *   siw_mem.c    - STags and memory regions
  *   siw_cq.c     - completion queues
@@ -57,6 +58,30 @@ struct siw_stats {
 	atomic64_t v[SIW_NUM_STATS];
 };
 
+/* zcopy_tx values */
+enum siw_zcopy_mode {
+	SIW_ZCOPY_OFF,
+	SIW_ZCOPY_ON,		/* unless the stack copies anyway (ZC_COPIED) */
+	SIW_ZCOPY_ALWAYS,	/* even then: measuring and testing zero-copy */
+};
+
+enum siw_crc_mode {
+	SIW_CRC_OFF,
+	SIW_CRC_ON,		/* offer it, and use it if either side does */
+	SIW_CRC_STRICT,		/* and refuse peers that do not */
+};
+
+/* A device's interop choices for its new connections (siw_settings.c). */
+struct siw_settings {
+	u8 mpa_rev;		/* to initiate with; the highest answered with */
+	u8 crc;			/* enum siw_crc_mode */
+	bool p2p;		/* initiator asks for RFC 6581 peer-to-peer */
+	u8 rtr;			/* SIW_MPA_RTR_* offered, or accepted */
+	u16 max_ird;		/* announced at most */
+	u16 max_ord;
+	u8 zcopy_tx;		/* enum siw_zcopy_mode */
+};
+
 struct siw_device {
 	struct ib_device base_dev;
 	struct net_device *netdev;
@@ -80,6 +105,9 @@ struct siw_device {
 	atomic_t cq_id_next;
 
 	struct siw_stats __percpu *stats;
+
+	spinlock_t settings_lock;
+	struct siw_settings settings;
 
 	/*
 	 * Wildcard listeners, which listen on each address of the interface
@@ -248,6 +276,7 @@ struct siw_tx {
 	u8 inline_buf[SIW_MAX_INLINE_DATA];
 	u8 trailer[8];
 	bool busy;			/* an FPDU is partly sent */
+	u8 zcopy;			/* enum siw_zcopy_mode, per stream */
 	u32 ddp_msn[SIW_DDP_NUM_QN];	/* last MSN sent per queue */
 };
 
@@ -353,6 +382,8 @@ struct siw_qp {
 	struct siw_llp *llp;
 	bool crc;
 	u8 rtr;			/* SIW_MPA_RTR_* the initiator must send */
+	u8 mpa_rev;		/* what MPA negotiated, for restrack */
+	u8 mpa_rtr;		/* peer-to-peer mode's RTR type, or 0 */
 	atomic_t zc_inflight;
 	wait_queue_head_t zc_wait;
 
@@ -512,18 +543,6 @@ int siw_mmap(struct ib_ucontext *uctx, struct vm_area_struct *vma);
 void siw_mmap_free(struct rdma_user_mmap_entry *entry);
 
 /* siw_mem.c */
-extern bool siw_param_crc_enabled;
-extern bool siw_param_crc_strict;
-/* zcopy_tx values */
-enum siw_zcopy_mode {
-	SIW_ZCOPY_OFF,
-	SIW_ZCOPY_ON,		/* unless the stack copies anyway (ZC_COPIED) */
-	SIW_ZCOPY_ALWAYS,	/* even then: measuring and testing zero-copy */
-};
-
-extern unsigned int siw_param_zcopy_tx;
-extern bool siw_param_peer_to_peer;
-
 int siw_mem_init(void);
 void siw_mem_exit(void);
 void siw_mem_flush(void);
@@ -622,7 +641,7 @@ void siw_qp_llp_close(struct siw_qp *qp, bool abort);
 
 /* siw_tx.c */
 void siw_tx_qp_init(struct siw_qp *qp);
-void siw_tx_init_stream(struct siw_qp *qp);
+void siw_tx_init_stream(struct siw_qp *qp, u8 zcopy_tx);
 void siw_tx_doorbell(struct siw_qp *qp);
 void siw_tx_stop(struct siw_qp *qp);
 void siw_tx_hold(struct siw_qp *qp);
@@ -636,7 +655,7 @@ void siw_rx_init(struct siw_qp *qp, bool crc, u8 rtr_pending);
 /* siw_stream.c: a QP's stream binding and its engines' lifetime */
 int siw_stream_attach(struct siw_qp *qp, struct socket *sock,
 		      struct siw_llp *llp, const struct siw_mpa_nego *nego,
-		      bool initiator);
+		      bool initiator, u8 zcopy_tx);
 void siw_stream_detach(struct siw_qp *qp, struct siw_llp *llp);
 int siw_stream_qp_init(struct siw_qp *qp);
 void siw_stream_destroy_qp(struct siw_qp *qp);
@@ -648,6 +667,11 @@ void siw_stream_destroy_qp(struct siw_qp *qp);
  */
 #define SIW_GFP_USER_QUEUE	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | \
 				 __GFP_NOWARN)
+
+/* siw_settings.c */
+extern const struct attribute_group siw_settings_group;
+void siw_settings_init(struct siw_device *sdev);
+void siw_settings_get(struct siw_device *sdev, struct siw_settings *out);
 
 /* siw_cm.c */
 int siw_cm_init(void);

@@ -103,6 +103,8 @@ struct siw_cep {
 	u8 req_pd[SIW_MPA_MAX_PRIVATE_DATA];
 	u16 ird;
 	u16 ord;
+	/* The device's settings when this connection started. */
+	struct siw_settings set;
 };
 
 /* All listeners of one iw_cm_id: a wildcard listens on every address. */
@@ -439,10 +441,10 @@ static int siw_cep_read_frame(struct siw_cep *cep, enum siw_mpa_kind kind,
 	}
 }
 
-static bool siw_cep_crc_refused(const struct siw_mpa_info *peer)
+static bool siw_cep_crc_refused(const struct siw_cep *cep,
+				const struct siw_mpa_info *peer)
 {
-	return READ_ONCE(siw_param_crc_enabled) &&
-	       READ_ONCE(siw_param_crc_strict) && !(peer->flags & SIW_MPA_CRC);
+	return cep->set.crc == SIW_CRC_STRICT && !(peer->flags & SIW_MPA_CRC);
 }
 
 static void siw_cep_mpa_error(struct siw_cep *cep, int rv, const char *what)
@@ -452,7 +454,9 @@ static void siw_cep_mpa_error(struct siw_cep *cep, int rv, const char *what)
 			  rv == -EOPNOTSUPP ? "unsupported MPA revision" :
 			  rv == -EPROTO ? "malformed MPA frame" :
 			  rv == -EACCES ?
-			  "peer does not use MPA CRC, which mpa_crc_strict requires" :
+			  "peer does not use MPA CRC, which mpa_crc strict requires" :
+			  rv == -ENOPROTOOPT ?
+			  "no RTR message type in common with the peer (mpa_rtr)" :
 			  rv == -ETIMEDOUT ? "peer timed out" :
 			  "connection lost";
 
@@ -491,16 +495,19 @@ static int siw_cep_send_request(struct siw_cep *cep, const void *pd, u16 pd_len)
 	int len;
 
 	memset(req, 0, sizeof(*req));
-	req->rev = SIW_MPA_REV_2;
-	req->flags = SIW_MPA_ENHANCED;
-	if (READ_ONCE(siw_param_crc_enabled))
+	req->rev = cep->set.mpa_rev;
+	if (cep->set.crc != SIW_CRC_OFF)
 		req->flags |= SIW_MPA_CRC;
-	if (READ_ONCE(siw_param_peer_to_peer)) {
-		req->flags |= SIW_MPA_P2P;
-		req->rtr = SIW_MPA_RTR_ALL;
+	/* Revision 1 carries no IRD/ORD and knows no peer-to-peer mode. */
+	if (req->rev == SIW_MPA_REV_2) {
+		req->flags |= SIW_MPA_ENHANCED;
+		req->ird = cep->ird;
+		req->ord = cep->ord;
+		if (cep->set.p2p) {
+			req->flags |= SIW_MPA_P2P;
+			req->rtr = cep->set.rtr;
+		}
 	}
-	req->ird = cep->ird;
-	req->ord = cep->ord;
 	memcpy(cep->req_pd, pd, pd_len);
 	req->pd = cep->req_pd;
 	req->pd_len = pd_len;
@@ -525,11 +532,17 @@ static void siw_cep_got_reply(struct siw_cep *cep)
 		return;
 	}
 	siw_cep_stop_timer(cep);
+	if (rep.rev > cep->req.rev) {
+		/* A responder may answer with a lower revision, never higher. */
+		siw_cep_mpa_error(cep, -EPROTO, "MPA Reply");
+		siw_cep_connect_failed(cep, -ECONNRESET, NULL, 0);
+		return;
+	}
 	if (rep.flags & SIW_MPA_REJECT) {
 		siw_cep_connect_failed(cep, -ECONNREFUSED, rep.pd, rep.pd_len);
 		return;
 	}
-	if (siw_cep_crc_refused(&rep)) {
+	if (siw_cep_crc_refused(cep, &rep)) {
 		siw_cep_mpa_error(cep, -EACCES, "MPA Reply");
 		siw_cep_connect_failed(cep, -ECONNREFUSED, NULL, 0);
 		return;
@@ -548,7 +561,8 @@ static void siw_cep_got_reply(struct siw_cep *cep)
 	cep->ird = nego.init_ird;
 	cep->ord = nego.init_ord;
 
-	rv = siw_stream_attach(cep->qp, cep->sock, &cep->llp, &nego, true);
+	rv = siw_stream_attach(cep->qp, cep->sock, &cep->llp, &nego, true,
+			       cep->set.zcopy_tx);
 	if (rv) {
 		siw_cep_connect_failed(cep, rv, NULL, 0);
 		return;
@@ -598,7 +612,8 @@ static void siw_cep_got_request(struct siw_cep *cep)
 		return;
 	}
 	siw_cep_stop_timer(cep);
-	if (siw_cep_crc_refused(req)) {
+	siw_settings_get(cep->sdev, &cep->set);
+	if (siw_cep_crc_refused(cep, req)) {
 		struct siw_mpa_info rej = {
 			.rev = req->rev,
 			.flags = SIW_MPA_REJECT | SIW_MPA_CRC,
@@ -614,12 +629,20 @@ static void siw_cep_got_request(struct siw_cep *cep)
 	/* Keep the private data: the frame buffer is reused for the Reply. */
 	memcpy(cep->req_pd, req->pd, req->pd_len);
 	req->pd = cep->req_pd;
+	if ((req->flags & SIW_MPA_P2P) && cep->set.mpa_rev == SIW_MPA_REV_2 &&
+	    !(req->rtr & cep->set.rtr)) {
+		siw_cep_mpa_error(cep, -ENOPROTOOPT, "MPA Request");
+		siw_cep_send_reject(cep, NULL, 0);
+		siw_cep_close(cep, false, false);
+		return;
+	}
 	if (req->flags & SIW_MPA_ENHANCED) {
 		cep->ird = req->ird;
 		cep->ord = req->ord;
 	} else {
-		cep->ird = SIW_MAX_IRD;
-		cep->ord = SIW_MAX_ORD;
+		/* Revision 1: the peer did not say; offer what we allow. */
+		cep->ird = cep->set.max_ird;
+		cep->ord = cep->set.max_ord;
 	}
 
 	/*
@@ -859,6 +882,7 @@ int siw_cm_connect(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 		siw_qp_put(qp);
 		return -ENOMEM;
 	}
+	siw_settings_get(sdev, &cep->set);
 	rv = siw_cep_socket(current->nsproxy->net_ns, raddr, &sock);
 	if (rv)
 		goto err_cep;
@@ -882,8 +906,8 @@ int siw_cm_connect(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 	cep->cm_id = id;
 	id->add_ref(id);
 	id->provider_data = cep;
-	cep->ird = param->ird;
-	cep->ord = param->ord;
+	cep->ird = min_t(u32, param->ird, cep->set.max_ird);
+	cep->ord = min_t(u32, param->ord, cep->set.max_ord);
 	memcpy(cep->req_pd, param->private_data, param->private_data_len);
 	cep->req.pd_len = param->private_data_len;
 	cep->state = SIW_CEP_CONNECTING;
@@ -917,6 +941,7 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 	struct siw_mpa_info rep = {};
 	struct siw_mpa_nego nego;
 	struct siw_qp *qp = NULL;
+	u16 ird, ord;
 	int len, rv;
 
 	if (!cep)
@@ -938,25 +963,32 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 		goto err;
 	}
 
-	rep.rev = cep->req.rev;
-	if (cep->req.flags & SIW_MPA_ENHANCED) {
+	/* Answered in the Request's revision, or a lower one of ours. */
+	rep.rev = min(cep->req.rev, cep->set.mpa_rev);
+	ird = min_t(u32, param->ird, cep->set.max_ird);
+	ord = min_t(u32, param->ord, cep->set.max_ord);
+	if ((cep->req.flags & SIW_MPA_ENHANCED) && rep.rev == SIW_MPA_REV_2) {
 		rep.flags = SIW_MPA_ENHANCED;
-		rep.ird = param->ird;
-		rep.ord = param->ord;
+		rep.ird = ird;
+		rep.ord = ord;
 		if (cep->req.flags & SIW_MPA_P2P) {
 			rep.flags |= SIW_MPA_P2P;
-			rep.rtr = SIW_MPA_RTR_ALL;
+			rep.rtr = cep->set.rtr;
 		}
 	}
-	if ((cep->req.flags & SIW_MPA_CRC) || READ_ONCE(siw_param_crc_enabled))
+	if ((cep->req.flags & SIW_MPA_CRC) || cep->set.crc != SIW_CRC_OFF)
 		rep.flags |= SIW_MPA_CRC;
 	rv = siw_mpa_negotiate(&cep->req, &rep, &nego);
-	if (rv)
+	if (rv) {
+		/* Only a Read in common, and no ORD left for it. */
+		siw_cep_mpa_error(cep, -ENOPROTOOPT, "accept");
+		siw_cep_send_reject(cep, NULL, 0);
 		goto err;
+	}
 	rep.rtr = nego.rtr;	/* the responder names exactly one */
 	if (!(rep.flags & SIW_MPA_ENHANCED)) {
-		nego.resp_ird = param->ird;
-		nego.resp_ord = param->ord;
+		nego.resp_ird = ird;
+		nego.resp_ord = ord;
 	}
 	rep.pd = param->private_data;
 	rep.pd_len = param->private_data_len;
@@ -980,7 +1012,8 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 	 * until the Reply is out.
 	 */
 	siw_tx_hold(cep->qp);
-	rv = siw_stream_attach(cep->qp, cep->sock, &cep->llp, &nego, false);
+	rv = siw_stream_attach(cep->qp, cep->sock, &cep->llp, &nego, false,
+			       cep->set.zcopy_tx);
 	if (!rv) {
 		cep->qp_attached = true;
 		WRITE_ONCE(cep->state, SIW_CEP_RDMA);

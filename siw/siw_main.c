@@ -36,16 +36,6 @@ module_param(loopback_enabled, bool, 0444);
 MODULE_PARM_DESC(loopback_enabled,
 		 "Also attach a device to the loopback interface lo (default: no)");
 
-bool siw_param_crc_enabled;
-module_param_named(mpa_crc_enabled, siw_param_crc_enabled, bool, 0644);
-MODULE_PARM_DESC(mpa_crc_enabled,
-		 "Request, generate and check MPA CRC32C on new connections (default: no)");
-
-bool siw_param_crc_strict;
-module_param_named(mpa_crc_strict, siw_param_crc_strict, bool, 0644);
-MODULE_PARM_DESC(mpa_crc_strict,
-		 "With mpa_crc_enabled, refuse peers that do not use CRC (default: no)");
-
 static int siw_crc_impl_set(const char *val, const struct kernel_param *kp)
 {
 	enum siw_crc_impl impl;
@@ -71,44 +61,6 @@ static const struct kernel_param_ops siw_crc_impl_ops = {
 module_param_cb(mpa_crc_impl, &siw_crc_impl_ops, NULL, 0644);
 MODULE_PARM_DESC(mpa_crc_impl,
 		 "Code for MPA CRC32C: auto (default: the faster of the two here, timed), lib (lib/crc32), crypto (the crypto API's crc32c); reads back the one in use");
-
-unsigned int siw_param_zcopy_tx = SIW_ZCOPY_OFF;
-
-static int siw_zcopy_tx_set(const char *val, const struct kernel_param *kp)
-{
-	unsigned int mode;
-	bool on;
-
-	if (!kstrtouint(val, 10, &mode)) {
-		if (mode > SIW_ZCOPY_ALWAYS)
-			goto bad;
-	} else if (!kstrtobool(val, &on)) {
-		/* y/n/on/off: the parameter used to be a bool. */
-		mode = on ? SIW_ZCOPY_ON : SIW_ZCOPY_OFF;
-	} else {
-		goto bad;
-	}
-	WRITE_ONCE(siw_param_zcopy_tx, mode);
-	return 0;
-bad:
-	pr_err("siw: zcopy_tx: '%.*s' is not 0 (off), 1 (on) or 2 (always)\n",
-	       (int)strcspn(val, "\n"), val);
-	return -EINVAL;
-}
-
-static const struct kernel_param_ops siw_zcopy_tx_ops = {
-	.set = siw_zcopy_tx_set,
-	.get = param_get_uint,
-};
-
-module_param_cb(zcopy_tx, &siw_zcopy_tx_ops, &siw_param_zcopy_tx, 0644);
-MODULE_PARM_DESC(zcopy_tx,
-		 "Transmit payload without copying it: 0 no, 1 yes unless the kernel copies it anyway on a connection, 2 always; may be changed at run time (default: 0)");
-
-bool siw_param_peer_to_peer;
-module_param_named(peer_to_peer, siw_param_peer_to_peer, bool, 0644);
-MODULE_PARM_DESC(peer_to_peer,
-		 "As initiator, ask for RFC 6581 peer-to-peer mode with a ready-to-receive message (default: no)");
 
 /*
  * attach: "none", "all" (every Ethernet interface of the initial network
@@ -205,6 +157,7 @@ static void siw_dealloc_driver(struct ib_device *ibdev)
 
 static const struct ib_device_ops siw_lifecycle_ops = {
 	.dealloc_driver = siw_dealloc_driver,
+	.device_group = &siw_settings_group,
 };
 
 static struct siw_device *siw_device_alloc(struct net_device *netdev)
@@ -231,6 +184,7 @@ static struct siw_device *siw_device_alloc(struct net_device *netdev)
 	xa_init_flags(&sdev->qp_xa, XA_FLAGS_ALLOC1);
 	xa_init_flags(&sdev->mem_xa, XA_FLAGS_ALLOC1);
 	siw_cm_dev_init(sdev);
+	siw_settings_init(sdev);
 
 	/* An EUI-64 from the MAC address, as an iWARP RNIC would have. */
 	addrconf_addr_eui48((u8 *)&guid, netdev->dev_addr);

@@ -966,6 +966,8 @@ void siw_qp_bind(struct siw_qp *qp, struct socket *sock, struct siw_llp *llp,
 	qp->ird = min_t(u32, initiator ? nego->init_ird : nego->resp_ird,
 			SIW_MAX_IRD);
 	qp->rtr = initiator && nego->p2p ? nego->rtr : 0;
+	qp->mpa_rev = nego->rev;
+	qp->mpa_rtr = nego->p2p ? nego->rtr : 0;
 	qp->orq_get = qp->orq_put = 0;
 	qp->irq_get = qp->irq_put = 0;
 	qp->llp = llp;

@@ -20,14 +20,14 @@
 
 int siw_stream_attach(struct siw_qp *qp, struct socket *sock,
 		      struct siw_llp *llp, const struct siw_mpa_nego *nego,
-		      bool initiator)
+		      bool initiator, u8 zcopy_tx)
 {
 	int rv;
 
 	down_write(&qp->state_lock);
 	rv = siw_qp_bind_check(qp);
 	if (!rv) {
-		siw_tx_init_stream(qp);
+		siw_tx_init_stream(qp, zcopy_tx);
 		siw_rx_init(qp, nego->crc,
 			    !initiator && nego->p2p ? nego->rtr : 0);
 		siw_qp_bind(qp, sock, llp, nego, initiator);

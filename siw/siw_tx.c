@@ -47,10 +47,11 @@ void siw_tx_qp_init(struct siw_qp *qp)
 }
 
 /* A new stream: MSNs start over, nothing is in progress. */
-void siw_tx_init_stream(struct siw_qp *qp)
+void siw_tx_init_stream(struct siw_qp *qp, u8 zcopy_tx)
 {
 	struct siw_tx *tx = &qp->tx;
 
+	tx->zcopy = zcopy_tx;
 	memset(tx->ddp_msn, 0, sizeof(tx->ddp_msn));
 	tx->busy = false;
 	tx->wqe = NULL;
@@ -507,7 +508,7 @@ static void siw_tx_wqe_fail(struct siw_qp *qp, struct siw_wqe *wqe,
  */
 static bool siw_tx_zcopy_wanted(struct siw_qp *qp)
 {
-	switch (READ_ONCE(siw_param_zcopy_tx)) {
+	switch (qp->tx.zcopy) {
 	case SIW_ZCOPY_ON:
 		return !test_bit(SIW_QP_F_ZC_COPIED, &qp->flags);
 	case SIW_ZCOPY_ALWAYS:

@@ -10,6 +10,7 @@
 #include <linux/slab.h>
 #include <rdma/ib_verbs.h>
 #include <rdma/iw_cm.h>
+#include <rdma/restrack.h>
 #include <rdma/uverbs_ioctl.h>
 
 #include "siw.h"
@@ -702,6 +703,43 @@ static int siw_get_hw_stats(struct ib_device *ibdev,
 	return SIW_NUM_STATS;
 }
 
+/*
+ * What MPA negotiated for a QP's connection, for "rdma resource show qp
+ * -d": which of a peer's profiles a connection ended up with is the
+ * first question when two iWARP stacks do not get along.
+ */
+static int siw_fill_res_qp_entry(struct sk_buff *msg, struct ib_qp *base_qp)
+{
+	static const char *const rtr_name[] = {
+		[SIW_MPA_RTR_WRITE] = "write",
+		[SIW_MPA_RTR_READ] = "read",
+		[SIW_MPA_RTR_SEND] = "send",
+	};
+	struct siw_qp *qp = to_siw_qp(base_qp);
+	u8 rev = READ_ONCE(qp->mpa_rev);
+	u8 rtr = READ_ONCE(qp->mpa_rtr);
+	struct nlattr *table;
+
+	if (!rev)
+		return 0;	/* never connected */
+	table = nla_nest_start(msg, RDMA_NLDEV_ATTR_DRIVER);
+	if (!table)
+		return -EMSGSIZE;
+	if (rdma_nl_put_driver_u32(msg, "mpa_rev", rev) ||
+	    rdma_nl_put_driver_string(msg, "mpa_crc",
+				      READ_ONCE(qp->crc) ? "on" : "off") ||
+	    rdma_nl_put_driver_string(msg, "mpa_rtr",
+				      rtr < ARRAY_SIZE(rtr_name) &&
+				      rtr_name[rtr] ? rtr_name[rtr] : "none") ||
+	    rdma_nl_put_driver_u32(msg, "ird", READ_ONCE(qp->ird)) ||
+	    rdma_nl_put_driver_u32(msg, "ord", READ_ONCE(qp->ord))) {
+		nla_nest_cancel(msg, table);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(msg, table);
+	return 0;
+}
+
 const struct ib_device_ops siw_device_ops = {
 	.owner = THIS_MODULE,
 	.driver_id = RDMA_DRIVER_SIW,
@@ -717,6 +755,7 @@ const struct ib_device_ops siw_device_ops = {
 	.dealloc_pd = siw_dealloc_pd,
 	.dealloc_ucontext = siw_dealloc_ucontext,
 	.dereg_mr = siw_dereg_mr,
+	.fill_res_qp_entry = siw_fill_res_qp_entry,
 	.disassociate_ucontext = siw_disassociate_ucontext,
 	.destroy_cq = siw_destroy_cq,
 	.destroy_qp = siw_destroy_qp,

@@ -254,6 +254,7 @@ int siw_mpa_negotiate(const struct siw_mpa_info *req,
 	out->init_ord = req->ord;
 	out->resp_ird = rep->ird;
 	out->resp_ord = rep->ord;
+	out->rev = rep->rev;
 	out->crc = !!((req->flags | rep->flags) & SIW_MPA_CRC);
 	out->p2p = 0;
 	out->rtr = 0;

@@ -8,7 +8,7 @@
 #   2. The strict side connecting to the peer without CRC asks for CRC in
 #      its MPA Request, the responder must agree, and verified traffic
 #      runs (with CRC).
-#   3. With mpa_crc_strict=0 (changed at run time) the strict side takes
+#   3. With its device's mpa_crc set to on at run time the strict side takes
 #      the peer without CRC, and verified traffic runs again.
 . "$(dirname "$0")/../lib/traffic.sh"
 
@@ -31,7 +31,7 @@ if [ "$SIDE" = listen ]; then
 	wait_for -t 30 listening "$port" || log_fail "$LOGS/$tag.server.log" "rping server not listening"
 	signal "$tag"
 	await "$tag-done"
-	dmesg | grep -q 'connection refused: peer does not use MPA CRC, which mpa_crc_strict requires' ||
+	dmesg | grep -q 'connection refused: peer does not use MPA CRC, which mpa_crc strict requires' ||
 		fail "no log line says why the peer was refused"
 	kill -0 "$BG_PID" 2>/dev/null || log_fail "$LOGS/$tag.server.log" "the rping server did not keep listening"
 	note "$tag: refused the peer without CRC, and said so"
@@ -52,7 +52,9 @@ pair_traffic strict-initiates-traffic connect -q 2 -n 100 -m 256k
 
 # 3. no longer strict
 if [ "$SIDE" = listen ]; then
-	echo 0 > /sys/module/siw/parameters/mpa_crc_strict || fail "cannot clear mpa_crc_strict"
+	[ "$(cat /sys/class/infiniband/siwp0/mpa_crc)" = strict ] ||
+		fail "siwp0 did not start with mpa_crc strict from its module parameters"
+	echo on > /sys/class/infiniband/siwp0/mpa_crc || fail "cannot set siwp0's mpa_crc to on"
 fi
 signal not-strict
 await not-strict

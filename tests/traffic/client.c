@@ -941,6 +941,11 @@ static void *qp_thread(void *arg)
 		qfail(q, "server counted %" PRIu64 " verifies, %" PRIu64 " sends, %" PRIu64 " invalidations, %" PRIu64 " bytes; client sent %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64,
 		      q->bye_ack.v[0], q->bye_ack.v[1], q->bye_ack.v[2],
 		      q->bye_ack.v[3], m.v[0], m.v[1], m.v[2], m.v[3]);
+	if (opt.linger && !q->ep.failed) {
+		tr_log("qp %d: lingering %u s", q->idx, opt.linger);
+		q->stage = "lingering";
+		sleep(opt.linger);
+	}
 out:
 	q->stage = "disconnecting";
 	if (q->connected)

@@ -42,7 +42,7 @@ static const char synopsis[] =
 "       siw_traffic -c ADDR [-p PORT] [-q NQPS] [-n OPS] [-m MAXSIZE]\n"
 "                   [-w WINDOW] [-r SEED] [-R] [-I 0|1] [-O OPS] [-k K]\n"
 "                   [-t SECS] [-v] [--inject flip=N|early-reuse]\n"
-"                   [--avoid intree-1seg]\n";
+"                   [--avoid intree-1seg] [--linger SECS]\n";
 
 static void usage(int status)
 {
@@ -95,6 +95,9 @@ static void usage(int status)
 "              TX thread sends it (siw_try_1seg()); use this where the\n"
 "              client runs on the in-tree siw and the test is about\n"
 "              something else\n"
+"  --linger SECS  client: keep each connection up SECS seconds after its\n"
+"              traffic is verified (\"qp N: lingering\" is printed), for\n"
+"              looking at it from outside, e.g. with rdma resource show\n"
 "\n"
 "Exit status: 0 every op completed and every byte verified, 1 failure,\n"
 "2 timeout.\n", synopsis, TR_REUSE_FILL, TR_INTREE_1SEG_MAX);
@@ -180,6 +183,7 @@ int main(int argc, char **argv)
 		{ "avoid", required_argument, NULL, 'A' },
 		{ "backlog", required_argument, NULL, 'B' },
 		{ "accept-delay", required_argument, NULL, 'D' },
+		{ "linger", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -271,6 +275,10 @@ int main(int argc, char **argv)
 			opt.accept_delay_ms = (unsigned int)num_arg(optarg, 0,
 								    60000,
 								    false);
+			break;
+		case 'L':
+			opt.linger = (unsigned int)num_arg(optarg, 0, 3600,
+							   false);
 			break;
 		case 'h':
 			usage(0);

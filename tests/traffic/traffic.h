@@ -69,6 +69,7 @@ struct options {
 	bool avoid_intree_1seg;		/* --avoid intree-1seg */
 	int backlog;			/* --backlog */
 	unsigned int accept_delay_ms;	/* --accept-delay */
+	unsigned int linger;		/* --linger, seconds */
 };
 
 extern struct options opt;

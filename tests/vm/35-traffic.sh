@@ -149,9 +149,13 @@ for crc in 0 1; do
 		flipper=$BG_PID
 	fi
 	for zcopy in 0 1 2; do
-		echo "$zcopy" > /sys/module/siw/parameters/zcopy_tx ||
-			fail "cannot set zcopy_tx=$zcopy at run time"
-		note "mpa_crc_enabled=$(cat /sys/module/siw/parameters/mpa_crc_enabled) zcopy_tx=$(cat /sys/module/siw/parameters/zcopy_tx)"
+		for dev in siwa siwb; do
+			echo "$zcopy" > /sys/class/infiniband/$dev/zcopy_tx ||
+				fail "cannot set $dev's zcopy_tx=$zcopy at run time"
+		done
+		note "siwa: mpa_crc $(cat /sys/class/infiniband/siwa/mpa_crc) zcopy_tx $(cat /sys/class/infiniband/siwa/zcopy_tx)"
+		[ "$(cat /sys/class/infiniband/siwb/mpa_crc)" = "$([ $crc = 1 ] && echo on || echo off)" ] ||
+			fail "siwb did not take mpa_crc_enabled=$crc as its default"
 		reuse=()
 		[ $zcopy = 0 ] || reuse=(--reuse)
 		wrs0=$(zc_stat tx_zcopy_wrs)

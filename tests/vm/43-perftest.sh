@@ -98,8 +98,8 @@ perf ib_send_lat 100 64 -s 64
 # librdmacm.  Small messages are copied (SIW_ZCOPY_MIN_BYTES), large
 # ones go zero-copy.
 if ! intree; then
-	echo 2 > /sys/module/siw/parameters/zcopy_tx ||
-		fail "cannot set zcopy_tx=2 at run time"
+	echo 2 > /sys/class/infiniband/$TEST_DEV/zcopy_tx ||
+		fail "cannot set $TEST_DEV's zcopy_tx=2 at run time"
 	perf ib_write_bw 50 4096 -s 4096
 	zc_wrs=$(hw_counter "$TEST_DEV" tx_zcopy_wrs)
 	[ "$zc_wrs" = 0 ] || fail "$zc_wrs work requests of 4 KiB or less went zero-copy"
@@ -107,7 +107,7 @@ if ! intree; then
 	perf ib_write_bw 20 1048576 -s 1048576 -q 2
 	zc_wrs=$(hw_counter "$TEST_DEV" tx_zcopy_wrs)
 	[ "$zc_wrs" -ge 100 ] || fail "only $zc_wrs work requests of 64 KiB and 1 MiB went zero-copy"
-	echo 0 > /sys/module/siw/parameters/zcopy_tx
+	echo 0 > /sys/class/infiniband/$TEST_DEV/zcopy_tx
 fi
 
 finish

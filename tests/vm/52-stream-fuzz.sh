@@ -122,17 +122,17 @@ fuzz_run() {
 
 fuzz_run responder $((total * 9 / 10)) connect 2
 fuzz_run initiator $((total / 20)) listen
-params=/sys/module/siw/parameters
+settings=/sys/class/infiniband/$TEST_DEV
 if ! intree; then
-	at_exit "echo 0 > $params/peer_to_peer; echo 0 > $params/mpa_crc_enabled"
-	echo 1 > $params/peer_to_peer
-	echo 1 > $params/mpa_crc_enabled
-	note "peer_to_peer=1 mpa_crc_enabled=1"
+	at_exit "echo 0 > $settings/peer_to_peer; echo off > $settings/mpa_crc"
+	echo 1 > $settings/peer_to_peer
+	echo on > $settings/mpa_crc
+	note "$TEST_DEV: peer_to_peer 1, mpa_crc on"
 fi
 fuzz_run initiator-p2p $((total / 20)) listen
 if ! intree; then
-	echo 0 > $params/peer_to_peer
-	echo 0 > $params/mpa_crc_enabled
+	echo 0 > $settings/peer_to_peer
+	echo off > $settings/mpa_crc
 fi
 
 # The verified traffic ran all along; its last round finishes.
