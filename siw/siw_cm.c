@@ -549,7 +549,8 @@ static void siw_cep_got_reply(struct siw_cep *cep)
 	}
 	rv = siw_mpa_negotiate(&cep->req, &rep, &nego);
 	if (rv) {
-		siw_cep_mpa_error(cep, rv, "no common RTR message");
+		/* The Reply names an RTR type we did not offer. */
+		siw_cep_mpa_error(cep, -ENOPROTOOPT, "MPA Reply");
 		siw_cep_connect_failed(cep, -ECONNRESET, NULL, 0);
 		return;
 	}

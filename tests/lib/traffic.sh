@@ -313,14 +313,17 @@ SIW_TRAFFIC=$SIW_TOP/build/tests/siw_traffic
 # iterations of SIZE bytes, the server on SERVER-SIDE, on a port of its
 # own.  The server side starts its server and signals TAG once it listens;
 # the client side awaits TAG, runs the client and counts its iterations.
+# PAIR_ME and PAIR_PEER, when set, are the addresses rping uses instead
+# of $ME and $PEER (the flag server stays on those).
 pair_rping() {
 	local tag=$1 server=$2 size=$3 count=$4 port n rc spid end t0=$SECONDS
+	local me=${PAIR_ME:-$ME} peer=${PAIR_PEER:-$PEER}
 	port=$step_port
 	step_port=$((step_port + 1))
 	if [ "$SIDE" = "$server" ]; then
-		echo "\$ rping -s -a $ME -p $port -S $size -C $count -V &"
+		echo "\$ rping -s -a $me -p $port -S $size -C $count -V &"
 		# shellcheck disable=SC2217 # bg runs the command, which gets these
-		bg stdbuf -oL -eL rping -s -a "$ME" -p "$port" -S "$size" -C "$count" -V \
+		bg stdbuf -oL -eL rping -s -a "$me" -p "$port" -S "$size" -C "$count" -V \
 			> "$LOGS/$tag.server.log" 2>&1 < /dev/null
 		spid=$BG_PID
 		wait_for -t 30 listening "$port" ||
@@ -340,9 +343,9 @@ pair_rping() {
 		note "$tag: served $PEER ($((SECONDS - t0)) s)"
 	else
 		await "$tag"
-		echo "\$ rping -c -a $PEER -p $port -S $size -C $count -V -v"
+		echo "\$ rping -c -a $peer -p $port -S $size -C $count -V -v"
 		timeout --kill-after=5 60 stdbuf -oL -eL \
-			rping -c -a "$PEER" -p "$port" -S "$size" -C "$count" -V -v \
+			rping -c -a "$peer" -p "$port" -S "$size" -C "$count" -V -v \
 			> "$LOGS/$tag.client.log" 2>&1 < /dev/null
 		rc=$?
 		[ $rc = 0 ] || log_fail "$LOGS/$tag.client.log" "$tag: rping client exited with status $rc"

@@ -1,11 +1,17 @@
 #!/bin/bash
 # providers: stock userlib
+# vm-timeout: 900
 # Interoperability on the wire: two hosts (tools/vm-pair: the listen
 # side 192.0.2.1, the connect side 192.0.2.2, one virtio NIC each), one
 # running our siw and the other the kernel's in-tree siw, exchange
 # verified rping traffic and a verified siw_traffic mix in both
-# directions (each side is the server once).  Then the modules swap sides and it all runs again, so that our
-# module on each kernel meets the in-tree one on the other.
+# directions (each side is the server once).  Then the matrix of our
+# device's settings against the in-tree siw's fixed ones, rping both
+# ways for each: CRC on our side, peer-to-peer mode asked by our side
+# (RTR Write, Read, or all three offered), MPA revision 1 from our side,
+# zero-copy transmit, and IPv6.  Then the modules swap sides and it all runs again, so that
+# our module on each kernel meets the in-tree one on the other.
+# docs/interop.md has the matrix and what the in-tree siw gets wrong.
 #
 #   tools/vm-pair --kernel 6.1 --peer-kernel 6.12 -- tests/pair/50-interop.sh
 #
@@ -30,12 +36,36 @@ load_round() {
 		note "round $1: our siw here, the in-tree siw on the peer"
 		load_siw
 		client_quirks=()
+		ours_here=1
 	else
 		note "round $1: the in-tree siw here"
 		load_intree_siw
 		client_quirks=(--avoid intree-1seg)
+		ours_here=0
 	fi
 	pair_dev
+}
+
+# The IPv6 addresses of the two sides.
+if [ "$SIDE" = listen ]; then ME6=fd5e::1 PEER6=fd5e::2; else ME6=fd5e::2 PEER6=fd5e::1; fi
+must ip -6 addr add "$ME6/64" dev eth0 nodad
+
+# ours_set [ATTR=VALUE...]: on the side running our siw, siwp0's
+# settings back to the defaults, then these; nothing on the other side.
+ours_set() {
+	local kv
+	[ "$ours_here" = 1 ] || return 0
+	for kv in peer_to_peer=0 mpa_rev=2 mpa_crc=off mpa_rtr=all zcopy_tx=0 "$@"; do
+		echo "${kv#*=}" > "/sys/class/infiniband/siwp0/${kv%%=*}" ||
+			fail "siwp0: cannot set $kv"
+	done
+	note "siwp0: ${*:-defaults}"
+}
+
+# both_ways TAG SIZE COUNT: verified rping with each side the server.
+both_ways() {
+	pair_rping "$1-to-listen" listen "$2" "$3"
+	pair_rping "$1-to-connect" connect "$2" "$3"
 }
 
 unload_round() {
@@ -71,6 +101,31 @@ for round in 1 2; do
 			-q 2 -n 100 -m 256k -O write,send -r $round \
 			"${client_quirks[@]}"
 	done
+
+	ours_set mpa_crc=on
+	both_ways "r$round-crc" 65535 10
+	# Not send alone: the in-tree siw answers an offer without Write or
+	# Read with a Write RTR all the same, which ours then refuses
+	# (docs/interop.md).
+	for rtr in write read all; do
+		ours_set peer_to_peer=1 mpa_rtr=$rtr
+		both_ways "r$round-p2p-$rtr" 4096 10
+	done
+	# Revision 1 only toward the in-tree siw, and without READs from
+	# its side: as initiator it refuses a revision 1 Reply to its
+	# revision 2 Request, and as responder it tells its consumer ORD 0,
+	# so that rping's server cannot post its READ (docs/interop.md).
+	ours_set mpa_rev=1
+	intree_side=connect
+	[ $round = 2 ] && intree_side=listen
+	pair_traffic "r$round-rev1-to-intree" $intree_side -q 2 -n 100 -m 256k \
+		-O write,send -r $round "${client_quirks[@]}"
+	ours_set zcopy_tx=1
+	both_ways "r$round-zcopy" 65535 10
+	pair_traffic "r$round-zcopy-traffic" connect -q 2 -n 100 -m 256k \
+		-O write,send -r $round "${client_quirks[@]}"
+	ours_set
+	PAIR_ME=$ME6 PAIR_PEER=$PEER6 both_ways "r$round-ipv6" 65535 10
 
 	# Neither side unloads while the other may still be using the link
 	# (a client that exits and unloads at once could tear the server's
