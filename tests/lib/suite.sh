@@ -79,6 +79,8 @@ sweep() {
 		bounded ip netns del "$ns"
 	done
 	for n in /sys/class/net/*; do
+		# Not every entry is a netdev: bonding adds bonding_masters.
+		[ -d "$n" ] || continue
 		n=${n##*/}
 		[[ " $boot_netdevs " == *" $n "* ]] || [ ! -e "/sys/class/net/$n" ] && continue
 		echo "left netdev $n"
