@@ -71,15 +71,18 @@ enum siw_crc_mode {
 	SIW_CRC_STRICT,		/* and refuse peers that do not */
 };
 
-/* A device's interop choices for its new connections (siw_settings.c). */
+/*
+ * A device's interop choices for its new connections (siw_settings.c).
+ * All unsigned int: siw_settings.c reads and writes them by offset.
+ */
 struct siw_settings {
-	u8 mpa_rev;		/* to initiate with; the highest answered with */
-	u8 crc;			/* enum siw_crc_mode */
-	bool p2p;		/* initiator asks for RFC 6581 peer-to-peer */
-	u8 rtr;			/* SIW_MPA_RTR_* offered, or accepted */
-	u16 max_ird;		/* announced at most */
-	u16 max_ord;
-	u8 zcopy_tx;		/* enum siw_zcopy_mode */
+	unsigned int mpa_rev;	/* to initiate with; the highest answered with */
+	unsigned int crc;	/* enum siw_crc_mode */
+	unsigned int p2p;	/* initiator asks for RFC 6581 peer-to-peer */
+	unsigned int rtr;	/* SIW_MPA_RTR_* offered, or accepted */
+	unsigned int max_ird;	/* announced at most */
+	unsigned int max_ord;
+	unsigned int zcopy_tx;	/* enum siw_zcopy_mode */
 };
 
 struct siw_device {

@@ -965,7 +965,7 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 	}
 
 	/* Answered in the Request's revision, or a lower one of ours. */
-	rep.rev = min(cep->req.rev, cep->set.mpa_rev);
+	rep.rev = min_t(u8, cep->req.rev, cep->set.mpa_rev);
 	ird = min_t(u32, param->ird, cep->set.max_ird);
 	ord = min_t(u32, param->ord, cep->set.max_ord);
 	if ((cep->req.flags & SIW_MPA_ENHANCED) && rep.rev == SIW_MPA_REV_2) {

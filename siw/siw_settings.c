@@ -31,12 +31,16 @@ module_param_named(mpa_crc_strict, siw_param_crc_strict, bool, 0644);
 MODULE_PARM_DESC(mpa_crc_strict,
 		 "With mpa_crc_enabled, new devices refuse peers that do not use CRC (mpa_crc strict; default: no)");
 
-static unsigned int siw_param_mpa_rev = SIW_MPA_REV_2;
 static bool siw_param_peer_to_peer;
-static unsigned int siw_param_rtr = SIW_MPA_RTR_ALL;
-static unsigned int siw_param_max_ird = SIW_MAX_IRD;
-static unsigned int siw_param_max_ord = SIW_MAX_ORD;
-static unsigned int siw_param_zcopy_tx = SIW_ZCOPY_OFF;
+
+/* What the other parameters set; the rest is taken from the bools. */
+static struct siw_settings siw_defaults = {
+	.mpa_rev = SIW_MPA_REV_2,
+	.rtr = SIW_MPA_RTR_ALL,
+	.max_ird = SIW_MAX_IRD,
+	.max_ord = SIW_MAX_ORD,
+	.zcopy_tx = SIW_ZCOPY_OFF,
+};
 
 /* ---- values and their names ------------------------------------------ */
 
@@ -145,26 +149,116 @@ static int siw_parse_zcopy(const char *val, unsigned int *mode)
 	return 0;
 }
 
+static int siw_parse_p2p(const char *val, unsigned int *v)
+{
+	return siw_parse_uint(val, 1, v);
+}
+
+static int siw_parse_max_ird(const char *val, unsigned int *v)
+{
+	return siw_parse_uint(val, SIW_MAX_IRD, v);
+}
+
+static int siw_parse_max_ord(const char *val, unsigned int *v)
+{
+	return siw_parse_uint(val, SIW_MAX_ORD, v);
+}
+
+static int siw_parse_crc(const char *val, unsigned int *mode)
+{
+	size_t len = siw_value_len(val);
+
+	for (*mode = 0; *mode < ARRAY_SIZE(siw_crc_names); (*mode)++) {
+		if (len == strlen(siw_crc_names[*mode]) &&
+		    !strncmp(val, siw_crc_names[*mode], len))
+			return 0;
+	}
+	return -EINVAL;
+}
+
+static int siw_emit_uint(char *buf, unsigned int v)
+{
+	return sysfs_emit(buf, "%u\n", v);
+}
+
+static int siw_emit_crc(char *buf, unsigned int mode)
+{
+	return sysfs_emit(buf, "%s\n", siw_crc_names[mode]);
+}
+
+/*
+ * One setting: a field of struct siw_settings, how it is read from text
+ * and written as text, and what a valid value looks like, for the log
+ * line that refuses another. The same for the device's attribute and
+ * for the module parameter of its default (not const: a parameter's arg
+ * is a plain pointer).
+ */
+struct siw_setting {
+	size_t offset;
+	int (*parse)(const char *val, unsigned int *v);
+	int (*emit)(char *buf, unsigned int v);
+	const char *expected;
+};
+
+#define SIW_SETTING(field, parse_fn, emit_fn, valid) {			\
+	.offset = offsetof(struct siw_settings, field),			\
+	.parse = parse_fn, .emit = emit_fn, .expected = valid,		\
+}
+
+static struct siw_setting siw_set_mpa_rev =
+	SIW_SETTING(mpa_rev, siw_parse_mpa_rev, siw_emit_uint, "1 or 2");
+static struct siw_setting siw_set_crc =
+	SIW_SETTING(crc, siw_parse_crc, siw_emit_crc, "off, on or strict");
+static struct siw_setting siw_set_p2p =
+	SIW_SETTING(p2p, siw_parse_p2p, siw_emit_uint, "0 or 1");
+static struct siw_setting siw_set_rtr =
+	SIW_SETTING(rtr, siw_parse_rtr, siw_emit_rtr,
+		    "all or a comma-separated list of write, read and send");
+static struct siw_setting siw_set_max_ird =
+	SIW_SETTING(max_ird, siw_parse_max_ird, siw_emit_uint,
+		    "a number from 0 to " __stringify(SIW_MAX_IRD));
+static struct siw_setting siw_set_max_ord =
+	SIW_SETTING(max_ord, siw_parse_max_ord, siw_emit_uint,
+		    "a number from 0 to " __stringify(SIW_MAX_ORD));
+static struct siw_setting siw_set_zcopy =
+	SIW_SETTING(zcopy_tx, siw_parse_zcopy, siw_emit_uint,
+		    "0 (off), 1 (on) or 2 (always)");
+
+static unsigned int *siw_setting_field(struct siw_settings *s,
+				       const struct siw_setting *d)
+{
+	return (unsigned int *)((char *)s + d->offset);
+}
+
 /* ---- module parameters: the defaults of new devices ------------------- */
 
-static int siw_param_set_mpa_rev(const char *val, const struct kernel_param *kp)
+static int siw_param_set(const char *val, const struct kernel_param *kp)
 {
-	unsigned int rev;
+	const struct siw_setting *d = kp->arg;
+	unsigned int v;
 
-	if (siw_parse_mpa_rev(val, &rev)) {
-		pr_err("siw: mpa_rev: '%.*s' is not 1 or 2\n",
-		       (int)siw_value_len(val), val);
+	if (d->parse(val, &v)) {
+		pr_err("siw: %s: '%.*s' is not %s\n", kp->name,
+		       (int)siw_value_len(val), val, d->expected);
 		return -EINVAL;
 	}
-	WRITE_ONCE(siw_param_mpa_rev, rev);
+	WRITE_ONCE(*siw_setting_field(&siw_defaults, d), v);
 	return 0;
 }
 
-static const struct kernel_param_ops siw_mpa_rev_ops = {
-	.set = siw_param_set_mpa_rev,
-	.get = param_get_uint,
+static int siw_param_get(char *buffer, const struct kernel_param *kp)
+{
+	const struct siw_setting *d = kp->arg;
+
+	return d->emit(buffer, READ_ONCE(*siw_setting_field(&siw_defaults, d)));
+}
+
+static const struct kernel_param_ops siw_param_ops = {
+	.set = siw_param_set,
+	.get = siw_param_get,
 };
-module_param_cb(mpa_rev, &siw_mpa_rev_ops, &siw_param_mpa_rev, 0644);
+
+module_param_cb(mpa_rev, &siw_param_ops, &siw_set_mpa_rev, 0644);
 MODULE_PARM_DESC(mpa_rev,
 		 "Default of new devices' mpa_rev: the MPA revision to initiate with and the highest to answer with, 1 or 2 (default: 2)");
 
@@ -172,77 +266,18 @@ module_param_named(peer_to_peer, siw_param_peer_to_peer, bool, 0644);
 MODULE_PARM_DESC(peer_to_peer,
 		 "Default of new devices' peer_to_peer: as initiator, ask for RFC 6581 peer-to-peer mode with a ready-to-receive message; needs mpa_rev 2 (default: no)");
 
-static int siw_param_set_rtr(const char *val, const struct kernel_param *kp)
-{
-	unsigned int rtr;
-
-	if (siw_parse_rtr(val, &rtr)) {
-		pr_err("siw: mpa_rtr: '%.*s' is not all or a comma-separated list of write, read and send\n",
-		       (int)siw_value_len(val), val);
-		return -EINVAL;
-	}
-	WRITE_ONCE(siw_param_rtr, rtr);
-	return 0;
-}
-
-static int siw_param_get_rtr(char *buffer, const struct kernel_param *kp)
-{
-	return siw_emit_rtr(buffer, READ_ONCE(siw_param_rtr));
-}
-
-static const struct kernel_param_ops siw_rtr_ops = {
-	.set = siw_param_set_rtr,
-	.get = siw_param_get_rtr,
-};
-module_param_cb(mpa_rtr, &siw_rtr_ops, NULL, 0644);
+module_param_cb(mpa_rtr, &siw_param_ops, &siw_set_rtr, 0644);
 MODULE_PARM_DESC(mpa_rtr,
 		 "Default of new devices' mpa_rtr: the RFC 6581 ready-to-receive messages offered as initiator and accepted as responder, all or a list of write, read, send (default: all)");
 
-static int siw_param_set_limit(const char *val, const struct kernel_param *kp)
-{
-	unsigned int *limit = kp->arg;
-	unsigned int max = limit == &siw_param_max_ird ? SIW_MAX_IRD :
-						       SIW_MAX_ORD;
-	unsigned int n;
-
-	if (siw_parse_uint(val, max, &n)) {
-		pr_err("siw: %s: '%.*s' is not a number from 0 to %u\n",
-		       kp->name, (int)siw_value_len(val), val, max);
-		return -EINVAL;
-	}
-	WRITE_ONCE(*limit, n);
-	return 0;
-}
-
-static const struct kernel_param_ops siw_limit_ops = {
-	.set = siw_param_set_limit,
-	.get = param_get_uint,
-};
-module_param_cb(max_ird, &siw_limit_ops, &siw_param_max_ird, 0644);
+module_param_cb(max_ird, &siw_param_ops, &siw_set_max_ird, 0644);
 MODULE_PARM_DESC(max_ird,
 		 "Default of new devices' max_ird: the most inbound Read Requests a connection announces it takes, 0 to 128 (default: 128)");
-module_param_cb(max_ord, &siw_limit_ops, &siw_param_max_ord, 0644);
+module_param_cb(max_ord, &siw_param_ops, &siw_set_max_ord, 0644);
 MODULE_PARM_DESC(max_ord,
 		 "Default of new devices' max_ord: the most outbound Read Requests a connection announces, 0 to 128 (default: 128)");
 
-static int siw_param_set_zcopy(const char *val, const struct kernel_param *kp)
-{
-	unsigned int mode;
-
-	if (siw_parse_zcopy(val, &mode)) {
-		pr_err("siw: zcopy_tx: '%.*s' is not 0 (off), 1 (on) or 2 (always)\n",
-		       (int)siw_value_len(val), val);
-		return -EINVAL;
-	}
-	WRITE_ONCE(siw_param_zcopy_tx, mode);
-	return 0;
-}
-
-static const struct kernel_param_ops siw_zcopy_tx_ops = {
-	.set = siw_param_set_zcopy,
-	.get = param_get_uint,
-};
-module_param_cb(zcopy_tx, &siw_zcopy_tx_ops, &siw_param_zcopy_tx, 0644);
+module_param_cb(zcopy_tx, &siw_param_ops, &siw_set_zcopy, 0644);
 MODULE_PARM_DESC(zcopy_tx,
 		 "Default of new devices' zcopy_tx: transmit payload without copying it: 0 no, 1 yes unless the kernel copies it anyway on a connection, 2 always (default: 0)");
 
@@ -251,18 +286,18 @@ void siw_settings_init(struct siw_device *sdev)
 	struct siw_settings *s = &sdev->settings;
 
 	spin_lock_init(&sdev->settings_lock);
-	s->mpa_rev = READ_ONCE(siw_param_mpa_rev);
+	s->mpa_rev = READ_ONCE(siw_defaults.mpa_rev);
 	s->crc = !READ_ONCE(siw_param_crc_enabled) ? SIW_CRC_OFF :
 		 READ_ONCE(siw_param_crc_strict) ? SIW_CRC_STRICT : SIW_CRC_ON;
 	s->p2p = READ_ONCE(siw_param_peer_to_peer);
-	s->rtr = READ_ONCE(siw_param_rtr);
-	s->max_ird = READ_ONCE(siw_param_max_ird);
-	s->max_ord = READ_ONCE(siw_param_max_ord);
-	s->zcopy_tx = READ_ONCE(siw_param_zcopy_tx);
+	s->rtr = READ_ONCE(siw_defaults.rtr);
+	s->max_ird = READ_ONCE(siw_defaults.max_ird);
+	s->max_ord = READ_ONCE(siw_defaults.max_ord);
+	s->zcopy_tx = READ_ONCE(siw_defaults.zcopy_tx);
 	if (s->p2p && s->mpa_rev < SIW_MPA_REV_2) {
 		/* The parameters are set one by one: only now are both known. */
 		pr_warn_once("siw: peer_to_peer needs mpa_rev 2; new devices start with it off\n");
-		s->p2p = false;
+		s->p2p = 0;
 	}
 }
 
@@ -275,244 +310,92 @@ void siw_settings_get(struct siw_device *sdev, struct siw_settings *out)
 
 /* ---- the device's attributes ------------------------------------------ */
 
+struct siw_setting_attr {
+	struct device_attribute attr;
+	const struct siw_setting *setting;
+};
+
+static const struct siw_setting *siw_attr_setting(struct device_attribute *a)
+{
+	return container_of(a, struct siw_setting_attr, attr)->setting;
+}
+
 static struct siw_device *siw_attr_dev(struct device *device)
 {
 	return rdma_device_to_drv_device(device, struct siw_device, base_dev);
 }
 
-/*
- * Applies @change to the device's settings if the result is consistent;
- * returns why not otherwise, for the caller's log line.
- */
-static const char *siw_settings_update(struct siw_device *sdev,
-				       void (*change)(struct siw_settings *s,
-						      unsigned int v),
-				       unsigned int v)
+static ssize_t siw_setting_show(struct device *device,
+				struct device_attribute *attr, char *buf)
 {
+	const struct siw_setting *d = siw_attr_setting(attr);
 	struct siw_settings s;
-	const char *why = NULL;
 
-	spin_lock(&sdev->settings_lock);
-	s = sdev->settings;
-	change(&s, v);
-	if (s.p2p && s.mpa_rev < SIW_MPA_REV_2)
-		why = "peer_to_peer needs mpa_rev 2 (RFC 6581)";
-	else
-		sdev->settings = s;
-	spin_unlock(&sdev->settings_lock);
-	return why;
+	siw_settings_get(siw_attr_dev(device), &s);
+	return d->emit(buf, *siw_setting_field(&s, d));
 }
 
-static ssize_t siw_attr_store(struct device *device, const char *buf,
-			      size_t count, const char *name, int parsed,
-			      void (*change)(struct siw_settings *s,
-					     unsigned int v),
-			      unsigned int v, const char *expected)
+/*
+ * A new value applies only if the settings stay consistent: peer-to-peer
+ * mode exists in MPA revision 2 alone.
+ */
+static ssize_t siw_setting_store(struct device *device,
+				 struct device_attribute *attr,
+				 const char *buf, size_t count)
 {
+	const struct siw_setting *d = siw_attr_setting(attr);
 	struct siw_device *sdev = siw_attr_dev(device);
-	const char *why;
+	const char *name = attr->attr.name;
+	struct siw_settings s;
+	unsigned int v;
+	bool consistent;
 
-	if (parsed) {
+	if (d->parse(buf, &v)) {
 		ibdev_warn_ratelimited(&sdev->base_dev,
 				       "%s: '%.*s' is not %s\n", name,
-				       (int)siw_value_len(buf), buf, expected);
+				       (int)siw_value_len(buf), buf,
+				       d->expected);
 		return -EINVAL;
 	}
-	why = siw_settings_update(sdev, change, v);
-	if (why) {
-		ibdev_warn_ratelimited(&sdev->base_dev, "%s: %s\n", name, why);
+	spin_lock(&sdev->settings_lock);
+	s = sdev->settings;
+	*siw_setting_field(&s, d) = v;
+	consistent = !s.p2p || s.mpa_rev >= SIW_MPA_REV_2;
+	if (consistent)
+		sdev->settings = s;
+	spin_unlock(&sdev->settings_lock);
+	if (!consistent) {
+		ibdev_warn_ratelimited(&sdev->base_dev,
+				       "%s: peer_to_peer needs mpa_rev 2 (RFC 6581)\n",
+				       name);
 		return -EINVAL;
 	}
 	return count;
 }
 
-static struct siw_settings siw_attr_settings(struct device *device)
-{
-	struct siw_settings s;
-
-	siw_settings_get(siw_attr_dev(device), &s);
-	return s;
-}
-
-static void siw_set_mpa_rev(struct siw_settings *s, unsigned int v)
-{
-	s->mpa_rev = v;
-}
-
-static ssize_t mpa_rev_show(struct device *device,
-			    struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", siw_attr_settings(device).mpa_rev);
-}
-
-static ssize_t mpa_rev_store(struct device *device,
-			     struct device_attribute *attr, const char *buf,
-			     size_t count)
-{
-	unsigned int v = 0;
-	int rv = siw_parse_mpa_rev(buf, &v);
-
-	return siw_attr_store(device, buf, count, attr->attr.name, rv,
-			      siw_set_mpa_rev, v, "1 or 2");
-}
-static DEVICE_ATTR_RW(mpa_rev);
-
-static void siw_set_crc(struct siw_settings *s, unsigned int v)
-{
-	s->crc = v;
-}
-
-static ssize_t mpa_crc_show(struct device *device,
-			    struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%s\n",
-			  siw_crc_names[siw_attr_settings(device).crc]);
-}
-
-static ssize_t mpa_crc_store(struct device *device,
-			     struct device_attribute *attr, const char *buf,
-			     size_t count)
-{
-	size_t len = siw_value_len(buf);
-	unsigned int v;
-
-	for (v = 0; v < ARRAY_SIZE(siw_crc_names); v++) {
-		if (len == strlen(siw_crc_names[v]) &&
-		    !strncmp(buf, siw_crc_names[v], len))
-			break;
+#define SIW_SETTING_ATTR(_name, _setting)				\
+	static struct siw_setting_attr siw_attr_##_name = {		\
+		.attr = __ATTR(_name, 0644, siw_setting_show,		\
+			       siw_setting_store),			\
+		.setting = &(_setting),					\
 	}
-	return siw_attr_store(device, buf, count, attr->attr.name,
-			      v == ARRAY_SIZE(siw_crc_names) ? -EINVAL : 0,
-			      siw_set_crc, v, "off, on or strict");
-}
-static DEVICE_ATTR_RW(mpa_crc);
 
-static void siw_set_p2p(struct siw_settings *s, unsigned int v)
-{
-	s->p2p = v;
-}
-
-static ssize_t peer_to_peer_show(struct device *device,
-				 struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", siw_attr_settings(device).p2p);
-}
-
-static ssize_t peer_to_peer_store(struct device *device,
-				  struct device_attribute *attr,
-				  const char *buf, size_t count)
-{
-	unsigned int v = 0;
-	int rv = siw_parse_uint(buf, 1, &v);
-
-	return siw_attr_store(device, buf, count, attr->attr.name, rv,
-			      siw_set_p2p, v, "0 or 1");
-}
-static DEVICE_ATTR_RW(peer_to_peer);
-
-static void siw_set_rtr(struct siw_settings *s, unsigned int v)
-{
-	s->rtr = v;
-}
-
-static ssize_t mpa_rtr_show(struct device *device,
-			    struct device_attribute *attr, char *buf)
-{
-	return siw_emit_rtr(buf, siw_attr_settings(device).rtr);
-}
-
-static ssize_t mpa_rtr_store(struct device *device,
-			     struct device_attribute *attr, const char *buf,
-			     size_t count)
-{
-	unsigned int v = 0;
-	int rv = siw_parse_rtr(buf, &v);
-
-	return siw_attr_store(device, buf, count, attr->attr.name, rv,
-			      siw_set_rtr, v,
-			      "all or a comma-separated list of write, read and send");
-}
-static DEVICE_ATTR_RW(mpa_rtr);
-
-static void siw_set_max_ird(struct siw_settings *s, unsigned int v)
-{
-	s->max_ird = v;
-}
-
-static ssize_t max_ird_show(struct device *device,
-			    struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", siw_attr_settings(device).max_ird);
-}
-
-static ssize_t max_ird_store(struct device *device,
-			     struct device_attribute *attr, const char *buf,
-			     size_t count)
-{
-	unsigned int v = 0;
-	int rv = siw_parse_uint(buf, SIW_MAX_IRD, &v);
-
-	return siw_attr_store(device, buf, count, attr->attr.name, rv,
-			      siw_set_max_ird, v,
-			      "a number from 0 to " __stringify(SIW_MAX_IRD));
-}
-static DEVICE_ATTR_RW(max_ird);
-
-static void siw_set_max_ord(struct siw_settings *s, unsigned int v)
-{
-	s->max_ord = v;
-}
-
-static ssize_t max_ord_show(struct device *device,
-			    struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", siw_attr_settings(device).max_ord);
-}
-
-static ssize_t max_ord_store(struct device *device,
-			     struct device_attribute *attr, const char *buf,
-			     size_t count)
-{
-	unsigned int v = 0;
-	int rv = siw_parse_uint(buf, SIW_MAX_ORD, &v);
-
-	return siw_attr_store(device, buf, count, attr->attr.name, rv,
-			      siw_set_max_ord, v,
-			      "a number from 0 to " __stringify(SIW_MAX_ORD));
-}
-static DEVICE_ATTR_RW(max_ord);
-
-static void siw_set_zcopy(struct siw_settings *s, unsigned int v)
-{
-	s->zcopy_tx = v;
-}
-
-static ssize_t zcopy_tx_show(struct device *device,
-			     struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", siw_attr_settings(device).zcopy_tx);
-}
-
-static ssize_t zcopy_tx_store(struct device *device,
-			      struct device_attribute *attr, const char *buf,
-			      size_t count)
-{
-	unsigned int v = 0;
-	int rv = siw_parse_zcopy(buf, &v);
-
-	return siw_attr_store(device, buf, count, attr->attr.name, rv,
-			      siw_set_zcopy, v, "0 (off), 1 (on) or 2 (always)");
-}
-static DEVICE_ATTR_RW(zcopy_tx);
+SIW_SETTING_ATTR(mpa_rev, siw_set_mpa_rev);
+SIW_SETTING_ATTR(mpa_crc, siw_set_crc);
+SIW_SETTING_ATTR(peer_to_peer, siw_set_p2p);
+SIW_SETTING_ATTR(mpa_rtr, siw_set_rtr);
+SIW_SETTING_ATTR(max_ird, siw_set_max_ird);
+SIW_SETTING_ATTR(max_ord, siw_set_max_ord);
+SIW_SETTING_ATTR(zcopy_tx, siw_set_zcopy);
 
 static struct attribute *siw_settings_attrs[] = {
-	&dev_attr_mpa_rev.attr,
-	&dev_attr_mpa_crc.attr,
-	&dev_attr_peer_to_peer.attr,
-	&dev_attr_mpa_rtr.attr,
-	&dev_attr_max_ird.attr,
-	&dev_attr_max_ord.attr,
-	&dev_attr_zcopy_tx.attr,
+	&siw_attr_mpa_rev.attr.attr,
+	&siw_attr_mpa_crc.attr.attr,
+	&siw_attr_peer_to_peer.attr.attr,
+	&siw_attr_mpa_rtr.attr.attr,
+	&siw_attr_max_ird.attr.attr,
+	&siw_attr_max_ord.attr.attr,
+	&siw_attr_zcopy_tx.attr.attr,
 	NULL
 };
 
