@@ -139,6 +139,11 @@ class Checked(ip.Peer):
                 return data
             need(f.payload, "an empty segment that is not the last")
 
+    def recv_rtr_read_response(self):
+        f = self.recv_fpdu()
+        need(f.opcode == ip.READ_RESP and f.tagged and f.last and not f.payload,
+             "the RTR Read's response is %r, not an empty last Read Response", f)
+
     def send_tagged(self, opcode, stag, to, data, frag):
         """A tagged message in FPDUs of frag payload bytes."""
         off = 0
@@ -239,15 +244,6 @@ def initiator(addr, port, size, o):
     f, go = p.untagged_message(ip.SEND, ip.QN_SEND)
     print("conformant: rev %d crc %s rtr %s, READ and WRITE of %d bytes, %d FPDUs from siw"
           " checked, MSS %d" % (rrev, p.crc, o["expect_rtr"], size, p.fpdus, p.mss()))
-
-
-def recv_rtr_read_response(self):
-    f = self.recv_fpdu()
-    need(f.opcode == ip.READ_RESP and f.tagged and f.last and not f.payload,
-         "the RTR Read's response is %r, not an empty last Read Response", f)
-
-
-Checked.recv_rtr_read_response = recv_rtr_read_response
 
 
 # ---- siw as initiator: this peer plays rping's server ----------------------
