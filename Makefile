@@ -74,6 +74,11 @@ all-kernels: $(foreach v,$(INSTALLED_KVERS),build/$(v)/siw/siw.ko build/$(v)/kte
 # The kernel's in-tree siw, built out of tree as a peer for interoperability
 # tests and a baseline (tools/build-intree-siw; its code stays in build/).
 # Built with the kernel's flags, not KBUILD_OPTS: it is not our code.
+# QEMU plugin of tools/bench --count.
+build/tcg-count.so: tools/tcg-count.c
+	@mkdir -p build
+	$(CC) -O2 -Wall -Wextra -shared -fPIC -fvisibility=hidden -o $@ $< -lpthread
+
 intree-siw:
 	tools/build-intree-siw
 

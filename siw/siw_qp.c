@@ -350,7 +350,7 @@ void siw_qp_reap(struct siw_qp *qp)
 		struct siw_abi_cqe cqe = {};
 		bool signal;
 
-		if (wqe->state == SIW_WQE_ACTIVE ||
+		if (smp_load_acquire(&wqe->state) == SIW_WQE_ACTIVE ||
 		    smp_load_acquire(&wqe->zc_pending))
 			break;
 		if (wqe->state == SIW_WQE_READ) {

@@ -304,9 +304,10 @@ static int siw_rx_read_req(struct siw_qp *qp)
 	/*
 	 * The IRQ holds a request until the last FPDU of its response is
 	 * built (siw_tx.c), so this counts every request the peer may
-	 * consider outstanding; IRD 0 admits none.
+	 * consider outstanding; IRD 0 admits none. Acquire: the slot
+	 * freed is written next (siw_tx_irq_release()).
 	 */
-	if (qp->irq_put - READ_ONCE(qp->irq_get) >= qp->ird)
+	if (qp->irq_put - smp_load_acquire(&qp->irq_get) >= qp->ird)
 		return siw_rx_fail(qp, SIW_TERM_LAYER_DDP,
 				   SIW_DDP_ETYPE_UNTAGGED,
 				   SIW_DDP_UNTAGGED_ECODE_MSN_NOBUF);
@@ -576,7 +577,7 @@ static int siw_rx_fpdu_done(struct siw_qp *qp)
 			memset(e, 0, sizeof(*e));
 			e->rreq = info->rreq;
 			spin_lock_irqsave(&qp->irq_lock, flags);
-			qp->irq_put++;
+			WRITE_ONCE(qp->irq_put, qp->irq_put + 1);
 			spin_unlock_irqrestore(&qp->irq_lock, flags);
 		}
 		if (!info->tagged)
@@ -604,7 +605,7 @@ static int siw_rx_fpdu_done(struct siw_qp *qp)
 
 		rx->msn[SIW_DDP_QN_READ_REQ]++;
 		spin_lock_irqsave(&qp->irq_lock, flags);
-		qp->irq_put++;
+		WRITE_ONCE(qp->irq_put, qp->irq_put + 1);
 		spin_unlock_irqrestore(&qp->irq_lock, flags);
 		siw_tx_schedule(qp);
 		break;

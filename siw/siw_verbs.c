@@ -697,7 +697,7 @@ static int siw_get_hw_stats(struct ib_device *ibdev,
 		s64 sum = 0;
 
 		for_each_possible_cpu(cpu)
-			sum += atomic64_read(&per_cpu_ptr(sdev->stats, cpu)->v[i]);
+			sum += READ_ONCE(per_cpu_ptr(sdev->stats, cpu)->v[i]);
 		stats->value[i] = sum;
 	}
 	return SIW_NUM_STATS;
