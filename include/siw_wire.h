@@ -58,14 +58,20 @@ struct siw_mpa_rr {
  * C: CRC wanted; CRC is used when either side sets it.
  * R: the Reply rejects the connection (ignored in a Request).
  * ENHANCED (revision 2 only, the first Res bit): the private data starts
- * with struct siw_mpa_v2. The rest of Res is sent as zero and, as RFC
- * 5044 asks, not checked on receipt.
+ * with struct siw_mpa_v2.
+ * LARGE_FPDU (the second Res bit, the Linux siw's MPA_RR_FLAG_GSO_EXP):
+ * the sender takes FPDUs larger than the MSS and sends them when the
+ * other side sets it too. An RFC 5044 peer sends it as zero and ignores
+ * it, so such a peer always gets FPDUs sized to the MSS.
+ * The rest of Res is sent as zero and, as RFC 5044 asks, not checked on
+ * receipt.
  */
 #define SIW_MPA_FLAG_M		0x80
 #define SIW_MPA_FLAG_C		0x40
 #define SIW_MPA_FLAG_R		0x20
 #define SIW_MPA_FLAG_ENHANCED	0x10
-#define SIW_MPA_FLAG_RES	0x0f
+#define SIW_MPA_FLAG_LARGE_FPDU	0x08
+#define SIW_MPA_FLAG_RES	0x07
 
 /*
  * RFC 6581 section 3: Enhanced RDMA Connection Establishment data, the
@@ -333,7 +339,8 @@ enum siw_mpa_info_flags {
 	SIW_MPA_CRC = 1 << 0,
 	SIW_MPA_REJECT = 1 << 1,	/* Reply only */
 	SIW_MPA_ENHANCED = 1 << 2,	/* revision 2 word present */
-	SIW_MPA_P2P = 1 << 3
+	SIW_MPA_P2P = 1 << 3,
+	SIW_MPA_LARGE_FPDU = 1 << 4	/* SIW_MPA_FLAG_LARGE_FPDU */
 };
 
 enum siw_mpa_rtr {
@@ -382,6 +389,7 @@ struct siw_mpa_nego {
 	__u8 crc;
 	__u8 p2p;
 	__u8 rtr;		/* one SIW_MPA_RTR_* if p2p, else 0 */
+	__u8 large_fpdu;	/* both sides set SIW_MPA_LARGE_FPDU */
 };
 
 struct siw_read_req {
@@ -428,5 +436,6 @@ int siw_term_build(void *buf, __u32 size, __u32 msn,
 		   const struct siw_term_reason *why,
 		   const void *fpdu, __u32 fpdu_len);
 __u32 siw_fpdu_max_payload(__u32 mss, unsigned int opcode);
+__u32 siw_fpdu_large_bytes(__u32 mss, __u32 gso_segs);
 
 #endif /* SIW_WIRE_H */

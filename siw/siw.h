@@ -88,6 +88,7 @@ struct siw_settings {
 	unsigned int max_ird;	/* announced at most */
 	unsigned int max_ord;
 	unsigned int zcopy_tx;	/* enum siw_zcopy_mode */
+	unsigned int large_fpdu;	/* offer SIW_MPA_LARGE_FPDU */
 };
 
 struct siw_device {
@@ -285,6 +286,7 @@ struct siw_tx {
 	u8 trailer[8];
 	bool busy;			/* an FPDU is partly sent */
 	u8 zcopy;			/* enum siw_zcopy_mode, per stream */
+	bool large_fpdu;		/* negotiated: FPDUs of the GSO size */
 	u32 ddp_msn[SIW_DDP_NUM_QN];	/* last MSN sent per queue */
 };
 
@@ -649,7 +651,7 @@ void siw_qp_llp_close(struct siw_qp *qp, bool abort);
 
 /* siw_tx.c */
 void siw_tx_qp_init(struct siw_qp *qp);
-void siw_tx_init_stream(struct siw_qp *qp, u8 zcopy_tx);
+void siw_tx_init_stream(struct siw_qp *qp, u8 zcopy_tx, bool large_fpdu);
 void siw_tx_doorbell(struct siw_qp *qp);
 void siw_tx_stop(struct siw_qp *qp);
 void siw_tx_hold(struct siw_qp *qp);

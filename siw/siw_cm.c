@@ -498,6 +498,8 @@ static int siw_cep_send_request(struct siw_cep *cep, const void *pd, u16 pd_len)
 	req->rev = cep->set.mpa_rev;
 	if (cep->set.crc != SIW_CRC_OFF)
 		req->flags |= SIW_MPA_CRC;
+	if (cep->set.large_fpdu)
+		req->flags |= SIW_MPA_LARGE_FPDU;
 	/* Revision 1 carries no IRD/ORD and knows no peer-to-peer mode. */
 	if (req->rev == SIW_MPA_REV_2) {
 		req->flags |= SIW_MPA_ENHANCED;
@@ -979,6 +981,9 @@ int siw_cm_accept(struct iw_cm_id *id, struct iw_cm_conn_param *param)
 	}
 	if ((cep->req.flags & SIW_MPA_CRC) || cep->set.crc != SIW_CRC_OFF)
 		rep.flags |= SIW_MPA_CRC;
+	/* Only to an offer: the Reply's bit is our consent. */
+	if ((cep->req.flags & SIW_MPA_LARGE_FPDU) && cep->set.large_fpdu)
+		rep.flags |= SIW_MPA_LARGE_FPDU;
 	rv = siw_mpa_negotiate(&cep->req, &rep, &nego);
 	if (rv) {
 		/* Only a Read in common, and no ORD left for it. */

@@ -40,6 +40,7 @@ static struct siw_settings siw_defaults = {
 	.max_ird = SIW_MAX_IRD,
 	.max_ord = SIW_MAX_ORD,
 	.zcopy_tx = SIW_ZCOPY_OFF,
+	.large_fpdu = 1,
 };
 
 /* ---- values and their names ------------------------------------------ */
@@ -149,7 +150,7 @@ static int siw_parse_zcopy(const char *val, unsigned int *mode)
 	return 0;
 }
 
-static int siw_parse_p2p(const char *val, unsigned int *v)
+static int siw_parse_flag(const char *val, unsigned int *v)
 {
 	return siw_parse_uint(val, 1, v);
 }
@@ -210,7 +211,7 @@ static struct siw_setting siw_set_mpa_rev =
 static struct siw_setting siw_set_crc =
 	SIW_SETTING(crc, siw_parse_crc, siw_emit_crc, "off, on or strict");
 static struct siw_setting siw_set_p2p =
-	SIW_SETTING(p2p, siw_parse_p2p, siw_emit_uint, "0 or 1");
+	SIW_SETTING(p2p, siw_parse_flag, siw_emit_uint, "0 or 1");
 static struct siw_setting siw_set_rtr =
 	SIW_SETTING(rtr, siw_parse_rtr, siw_emit_rtr,
 		    "all or a comma-separated list of write, read and send");
@@ -223,6 +224,8 @@ static struct siw_setting siw_set_max_ord =
 static struct siw_setting siw_set_zcopy =
 	SIW_SETTING(zcopy_tx, siw_parse_zcopy, siw_emit_uint,
 		    "0 (off), 1 (on) or 2 (always)");
+static struct siw_setting siw_set_large_fpdu =
+	SIW_SETTING(large_fpdu, siw_parse_flag, siw_emit_uint, "0 or 1");
 
 static unsigned int *siw_setting_field(struct siw_settings *s,
 				       const struct siw_setting *d)
@@ -281,6 +284,10 @@ module_param_cb(zcopy_tx, &siw_param_ops, &siw_set_zcopy, 0644);
 MODULE_PARM_DESC(zcopy_tx,
 		 "Default of new devices' zcopy_tx: transmit payload without copying it: 0 no, 1 yes unless the kernel copies it anyway on a connection, 2 always (default: 0)");
 
+module_param_cb(large_fpdu, &siw_param_ops, &siw_set_large_fpdu, 0644);
+MODULE_PARM_DESC(large_fpdu,
+		 "Default of new devices' large_fpdu: offer FPDUs of up to the send path's GSO size, used where the peer offers them too; others get FPDUs of the MSS (default: 1)");
+
 void siw_settings_init(struct siw_device *sdev)
 {
 	struct siw_settings *s = &sdev->settings;
@@ -294,6 +301,7 @@ void siw_settings_init(struct siw_device *sdev)
 	s->max_ird = READ_ONCE(siw_defaults.max_ird);
 	s->max_ord = READ_ONCE(siw_defaults.max_ord);
 	s->zcopy_tx = READ_ONCE(siw_defaults.zcopy_tx);
+	s->large_fpdu = READ_ONCE(siw_defaults.large_fpdu);
 	if (s->p2p && s->mpa_rev < SIW_MPA_REV_2) {
 		/* The parameters are set one by one: only now are both known. */
 		pr_warn_once("siw: peer_to_peer needs mpa_rev 2; new devices start with it off\n");
@@ -387,6 +395,7 @@ SIW_SETTING_ATTR(mpa_rtr, siw_set_rtr);
 SIW_SETTING_ATTR(max_ird, siw_set_max_ird);
 SIW_SETTING_ATTR(max_ord, siw_set_max_ord);
 SIW_SETTING_ATTR(zcopy_tx, siw_set_zcopy);
+SIW_SETTING_ATTR(large_fpdu, siw_set_large_fpdu);
 
 static struct attribute *siw_settings_attrs[] = {
 	&siw_attr_mpa_rev.attr.attr,
@@ -396,6 +405,7 @@ static struct attribute *siw_settings_attrs[] = {
 	&siw_attr_max_ird.attr.attr,
 	&siw_attr_max_ord.attr.attr,
 	&siw_attr_zcopy_tx.attr.attr,
+	&siw_attr_large_fpdu.attr.attr,
 	NULL
 };
 

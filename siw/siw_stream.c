@@ -27,7 +27,7 @@ int siw_stream_attach(struct siw_qp *qp, struct socket *sock,
 	down_write(&qp->state_lock);
 	rv = siw_qp_bind_check(qp);
 	if (!rv) {
-		siw_tx_init_stream(qp, zcopy_tx);
+		siw_tx_init_stream(qp, zcopy_tx, nego->large_fpdu);
 		siw_rx_init(qp, nego->crc,
 			    !initiator && nego->p2p ? nego->rtr : 0);
 		siw_qp_bind(qp, sock, llp, nego, initiator);

@@ -16,8 +16,10 @@
  * the time a doorbell spends in the kernel.
  *
  * Messages are cut at FPDU boundaries sized from the connection's
- * current MSS (RFC 5044 section 5: one FPDU per TCP segment). Messages
- * of different kinds switch only at message boundaries.
+ * current MSS (RFC 5044 section 5: one FPDU per TCP segment), or from
+ * the GSO packet's size where both sides offered large FPDUs in MPA
+ * (SIW_MPA_FLAG_LARGE_FPDU). Messages of different kinds switch only at
+ * message boundaries.
  *
  * Zero-copy (zcopy_tx): payload pages are handed to TCP by reference,
  * with a ubuf_info per work request that TCP releases once no skb refers
@@ -47,11 +49,12 @@ void siw_tx_qp_init(struct siw_qp *qp)
 }
 
 /* A new stream: MSNs start over, nothing is in progress. */
-void siw_tx_init_stream(struct siw_qp *qp, u8 zcopy_tx)
+void siw_tx_init_stream(struct siw_qp *qp, u8 zcopy_tx, bool large_fpdu)
 {
 	struct siw_tx *tx = &qp->tx;
 
 	tx->zcopy = zcopy_tx;
+	WRITE_ONCE(tx->large_fpdu, large_fpdu);
 	memset(tx->ddp_msn, 0, sizeof(tx->ddp_msn));
 	tx->busy = false;
 	tx->wqe = NULL;
@@ -174,9 +177,21 @@ static void siw_tx_seal(struct siw_qp *qp, u32 ulpdu_len)
 		     pad + SIW_MPA_CRC_SIZE);
 }
 
-static u32 siw_tx_mss(struct socket *sock)
+/*
+ * What one FPDU may take of the stream: the MSS, or where both sides
+ * offered large FPDUs, as many segments as TCP puts into one GSO packet
+ * (gso_segs, set by each send from the size goal, sk_gso_max_size and
+ * half the peer's window): one FPDU per GSO packet instead of one per
+ * segment, cut into MSS-sized segments below us as before.
+ */
+static u32 siw_tx_fpdu_bytes(const struct siw_tx *tx, struct socket *sock)
 {
-	return READ_ONCE(tcp_sk(sock->sk)->mss_cache);
+	const struct tcp_sock *tp = tcp_sk(sock->sk);
+	u32 mss = READ_ONCE(tp->mss_cache);
+
+	if (!tx->large_fpdu)
+		return mss;
+	return siw_fpdu_large_bytes(mss, READ_ONCE(tp->gso_segs));
 }
 
 /* Starts an FPDU with the header info describes; returns its length. */
@@ -201,7 +216,8 @@ static int siw_tx_add_hdr(struct siw_tx *tx, const struct siw_ddp_info *info)
 static int siw_tx_begin_fpdu(struct siw_tx *tx, struct socket *sock,
 			     struct siw_ddp_info *info, u32 left)
 {
-	u32 max = siw_fpdu_max_payload(siw_tx_mss(sock), info->opcode);
+	u32 max = siw_fpdu_max_payload(siw_tx_fpdu_bytes(tx, sock),
+				       info->opcode);
 
 	if (!max)
 		return -EMSGSIZE;

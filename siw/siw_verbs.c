@@ -732,7 +732,9 @@ static int siw_fill_res_qp_entry(struct sk_buff *msg, struct ib_qp *base_qp)
 				      rtr < ARRAY_SIZE(rtr_name) &&
 				      rtr_name[rtr] ? rtr_name[rtr] : "none") ||
 	    rdma_nl_put_driver_u32(msg, "ird", READ_ONCE(qp->ird)) ||
-	    rdma_nl_put_driver_u32(msg, "ord", READ_ONCE(qp->ord))) {
+	    rdma_nl_put_driver_u32(msg, "ord", READ_ONCE(qp->ord)) ||
+	    rdma_nl_put_driver_u32(msg, "large_fpdu",
+				   READ_ONCE(qp->tx.large_fpdu))) {
 		nla_nest_cancel(msg, table);
 		return -EMSGSIZE;
 	}

@@ -110,6 +110,8 @@ static int siw_mpa_build(void *buf, __u32 size, const char *key,
 		rr->flags |= SIW_MPA_FLAG_R;
 	if (enhanced)
 		rr->flags |= SIW_MPA_FLAG_ENHANCED;
+	if (info->flags & SIW_MPA_LARGE_FPDU)
+		rr->flags |= SIW_MPA_FLAG_LARGE_FPDU;
 	rr->rev = info->rev;
 	rr->pd_len = siw_cpu_to_be16(pd_len);
 
@@ -145,14 +147,15 @@ static int siw_mpa_build(void *buf, __u32 size, const char *key,
 int siw_mpa_req_build(void *buf, __u32 size, const struct siw_mpa_info *info)
 {
 	return siw_mpa_build(buf, size, SIW_MPA_KEY_REQ,
-			     SIW_MPA_CRC | SIW_MPA_ENHANCED | SIW_MPA_P2P, info);
+			     SIW_MPA_CRC | SIW_MPA_ENHANCED | SIW_MPA_P2P |
+			     SIW_MPA_LARGE_FPDU, info);
 }
 
 int siw_mpa_rep_build(void *buf, __u32 size, const struct siw_mpa_info *info)
 {
 	return siw_mpa_build(buf, size, SIW_MPA_KEY_REP,
 			     SIW_MPA_CRC | SIW_MPA_REJECT | SIW_MPA_ENHANCED |
-			     SIW_MPA_P2P, info);
+			     SIW_MPA_P2P | SIW_MPA_LARGE_FPDU, info);
 }
 
 /*
@@ -203,6 +206,8 @@ int siw_mpa_parse(const void *buf, __u32 len, enum siw_mpa_kind kind,
 		info->flags |= SIW_MPA_CRC;
 	if (kind == SIW_MPA_REPLY && (flags & SIW_MPA_FLAG_R))
 		info->flags |= SIW_MPA_REJECT;
+	if (flags & SIW_MPA_FLAG_LARGE_FPDU)
+		info->flags |= SIW_MPA_LARGE_FPDU;
 	info->rev = rr->rev;
 	info->rtr = 0;
 	info->ird = 0;
@@ -256,6 +261,7 @@ int siw_mpa_negotiate(const struct siw_mpa_info *req,
 	out->resp_ord = rep->ord;
 	out->rev = rep->rev;
 	out->crc = !!((req->flags | rep->flags) & SIW_MPA_CRC);
+	out->large_fpdu = !!(req->flags & rep->flags & SIW_MPA_LARGE_FPDU);
 	out->p2p = 0;
 	out->rtr = 0;
 	if (!(req->flags & rep->flags & SIW_MPA_ENHANCED))
@@ -592,4 +598,22 @@ __u32 siw_fpdu_max_payload(__u32 mss, unsigned int opcode)
 	room = ((mss - SIW_MPA_CRC_SIZE) & ~3u) - hdr_len;
 	return siw_min_u32(room, SIW_MPA_ULPDU_MAX -
 				 (hdr_len - SIW_MPA_LEN_SIZE));
+}
+
+/*
+ * What an FPDU may take where both sides offered large FPDUs: gso_segs
+ * whole segments of mss bytes (at least one), so that FPDUs still start
+ * on segment boundaries, but no more segments than an FPDU with the
+ * largest ULPDU_Length fills.
+ */
+__u32 siw_fpdu_large_bytes(__u32 mss, __u32 gso_segs)
+{
+	__u32 most;
+
+	if (!mss)
+		return 0;
+	most = (SIW_MPA_LEN_SIZE + SIW_MPA_ULPDU_MAX + SIW_MPA_CRC_SIZE) / mss;
+	if (!most)
+		return mss;
+	return siw_min_u32(gso_segs ? gso_segs : 1, most) * mss;
 }

@@ -20,17 +20,22 @@ Options: rev=1|2, crc=0|1, ird=N, ord=N, rtr=none|write|read|send
 siw offers, which must include it), pd=HEX (the initiator's private
 data), frag=N (payload bytes per FPDU this peer sends; larger than the
 MSS is allowed of a sender that knows its peer can take it, and siw must
-take it), expect_rev=N, expect_crc=0|1, expect_rtr=write|read|send|none
-(what siw must offer or answer), skip_rtr=1 (initiator: send rping's
-first message where the agreed RTR belongs; siw must answer with the
-Terminate of RFC 6581 and close).
+take it), large=0|1 (offer large FPDUs, the LARGE_FPDU bit of MPA, or
+as responder consent to siw's offer), expect_rev=N, expect_crc=0|1,
+expect_rtr=write|read|send|none, expect_large=0|1 (what siw must offer
+or answer), skip_rtr=1 (initiator: send rping's first message where the
+agreed RTR belongs; siw must answer with the Terminate of RFC 6581 and
+close).
 
 What is checked on everything siw sends:
   MPA: the key, reserved flag bits clear, M clear, the revision, the
       private data length; revision 2: the IRD/ORD word, P only with
       peer-to-peer, exactly one RTR bit in a Reply, the offered ones in a
-      Request; revision 1: no IRD/ORD word.
-  FPDU: fits in the connection's MSS (siw was offered no larger FPDUs),
+      Request; revision 1: no IRD/ORD word; LARGE_FPDU in a Reply only
+      to a Request that had it.
+  FPDU: fits in the connection's MSS unless both sides set LARGE_FPDU,
+      then in whole segments of it up to what ULPDU_Length can count, and
+      a message of 64 KB then does go out in FPDUs larger than the MSS;
       pad bytes zero, CRC32c right where negotiated.
   DDP: version 1, reserved bits clear; untagged on the right queue, MSN
       counting from 1 per queue, MO the bytes of the message so far;
@@ -75,6 +80,8 @@ class Checked(ip.Peer):
         super().__init__(sock)
         self.rx_msn = {ip.QN_SEND: 0, ip.QN_READ_REQ: 0, ip.QN_TERMINATE: 0}
         self.fpdus = 0
+        self.large = False
+        self.largest = 0
 
     def mss(self):
         return self.s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
@@ -86,8 +93,11 @@ class Checked(ip.Peer):
         pad = self.recv_exact(-(2 + ulen) % 4)
         crc = struct.unpack("<I", self.recv_exact(4))[0]
         wire = 2 + ulen + len(pad) + 4
-        need(wire <= self.mss(), "FPDU of %d bytes on a connection with MSS %d",
-             wire, self.mss())
+        mss = self.mss()
+        limit = max(mss, (2 + 0xFFFF + 4) // mss * mss) if self.large else mss
+        need(wire <= limit, "FPDU of %d bytes on a connection with MSS %d%s",
+             wire, mss, " and large FPDUs" if self.large else "")
+        self.largest = max(self.largest, wire)
         need(pad == bytes(len(pad)), "pad bytes not zero: %r", pad)
         if self.crc:
             want = ~ip.crc32c(head + ulpdu + pad) & 0xFFFFFFFF
@@ -170,7 +180,14 @@ def check_v2_word(pd, what, rtr_rule):
 
 def check_frame_flags(flags, what):
     need(not flags & ip.MPA_M, "%s asks for markers", what)
-    need(not flags & 0x0F, "%s: reserved flag bits set: %#04x", what, flags)
+    need(not flags & 0x07, "%s: reserved flag bits set: %#04x", what, flags)
+
+
+def check_large_use(p, size, o):
+    """Large FPDUs agreed: a message of 64 KB must have used them."""
+    if p.large and size >= 65000:
+        need(p.largest > p.mss(), "large FPDUs agreed, but the largest from siw"
+             " had %d bytes, MSS %d", p.largest, p.mss())
 
 
 # ---- siw as responder: this peer is rping's client ------------------------
@@ -183,6 +200,8 @@ def initiator(addr, port, size, o):
     p = Checked(s)
     rev, rtr = o["rev"], RTR_BY_NAME[o["rtr"]]
     flags = ip.MPA_C if o["crc"] else 0
+    if o["large"]:
+        flags |= ip.MPA_LARGE_FPDU
     pd = o["pd"]
     if rev == 2:
         flags |= ip.MPA_ENHANCED
@@ -197,6 +216,12 @@ def initiator(addr, port, size, o):
     need(p.crc == bool(o["expect_crc"]), "CRC %s, expected %s", p.crc, bool(o["expect_crc"]))
     need(bool(rflags & ip.MPA_C) or not flags & ip.MPA_C,
          "the Reply drops the C flag the Request set (RFC 5044 7.1)")
+    need(bool(rflags & ip.MPA_LARGE_FPDU) == bool(o["expect_large"]),
+         "Reply LARGE_FPDU %s, expected %s", bool(rflags & ip.MPA_LARGE_FPDU),
+         bool(o["expect_large"]))
+    need(not rflags & ip.MPA_LARGE_FPDU or flags & ip.MPA_LARGE_FPDU,
+         "LARGE_FPDU in a Reply to a Request without it")
+    p.large = bool(rflags & flags & ip.MPA_LARGE_FPDU)
     agreed = ip.RTR_NONE
     if rrev == 2:
         need(rflags & ip.MPA_ENHANCED, "a revision 2 Reply without the enhanced flag")
@@ -242,8 +267,10 @@ def initiator(addr, port, size, o):
     back = p.tagged_message(ip.WRITE, SINK_RKEY, SINK_BUF, size)
     need(back == start, "siw wrote back other data than it read")
     f, go = p.untagged_message(ip.SEND, ip.QN_SEND)
+    check_large_use(p, size, o)
     print("conformant: rev %d crc %s rtr %s, READ and WRITE of %d bytes, %d FPDUs from siw"
-          " checked, MSS %d" % (rrev, p.crc, o["expect_rtr"], size, p.fpdus, p.mss()))
+          " checked, MSS %d, large FPDUs %s, largest %d" %
+          (rrev, p.crc, o["expect_rtr"], size, p.fpdus, p.mss(), p.large, p.largest))
 
 
 # ---- siw as initiator: this peer plays rping's server ----------------------
@@ -261,9 +288,15 @@ def responder(addr, port, size, o):
     need(rev == o["expect_rev"], "Request revision %d, expected %d", rev, o["expect_rev"])
     need(bool(flags & ip.MPA_C) == bool(o["expect_crc"]), "Request C flag %s, expected %s",
          bool(flags & ip.MPA_C), bool(o["expect_crc"]))
+    need(bool(flags & ip.MPA_LARGE_FPDU) == bool(o["expect_large"]),
+         "Request LARGE_FPDU %s, expected %s", bool(flags & ip.MPA_LARGE_FPDU),
+         bool(o["expect_large"]))
     want = RTR_BY_NAME[o["expect_rtr"]]
     offered = ip.RTR_NONE
     rflags = ip.MPA_C if (flags & ip.MPA_C or o["crc"]) else 0
+    if o["large"] and flags & ip.MPA_LARGE_FPDU:
+        rflags |= ip.MPA_LARGE_FPDU
+    p.large = bool(rflags & ip.MPA_LARGE_FPDU)
     rpd = b""
     if rev == 2:
         need(flags & ip.MPA_ENHANCED, "a revision 2 Request without the enhanced flag")
@@ -306,9 +339,11 @@ def responder(addr, port, size, o):
     buf, rkey, rsize = ip.parse_rping_info(info)
     p.send_tagged(ip.WRITE, rkey, buf, data, o["frag"])
     p.send(ip.rping_info(0, 0, 0))
+    check_large_use(p, size, o)
     print("conformant: rev %d crc %s rtr %s (offered %#x), READ and WRITE of %d bytes,"
-          " %d FPDUs from siw checked, MSS %d" % (rev, p.crc, o["expect_rtr"], offered,
-                                                  size, p.fpdus, p.mss()))
+          " %d FPDUs from siw checked, MSS %d, large FPDUs %s, largest %d" %
+          (rev, p.crc, o["expect_rtr"], offered, size, p.fpdus, p.mss(), p.large,
+           p.largest))
     # rping's client disconnects when done: the end of the stream.
     p.expect_closed(30)
 
@@ -316,7 +351,8 @@ def responder(addr, port, size, o):
 def main():
     role, addr, port, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     o = {"rev": 2, "crc": 0, "ird": 4, "ord": 4, "rtr": "none", "pd": b"",
-         "frag": 1024, "skip_rtr": 0, "expect_rev": None, "expect_crc": None, "expect_rtr": None}
+         "frag": 1024, "skip_rtr": 0, "large": 0, "expect_rev": None, "expect_crc": None,
+         "expect_rtr": None, "expect_large": None}
     for kv in sys.argv[5:]:
         k, v = kv.split("=", 1)
         if k not in o:
@@ -335,6 +371,9 @@ def main():
         o["expect_crc"] = o["crc"]
     if o["expect_rtr"] is None:
         o["expect_rtr"] = o["rtr"]
+    if o["expect_large"] is None:
+        # siw's default: it offers as initiator, consents as responder.
+        o["expect_large"] = 1 if role == "responder" else o["large"]
     size = max(size, RPING_MIN)
     try:
         (initiator if role == "initiator" else responder)(addr, port, size, o)

@@ -43,6 +43,8 @@ QN_SEND, QN_READ_REQ, QN_TERMINATE = 0, 1, 2
 RTR_NONE, RTR_SEND, RTR_WRITE, RTR_READ = 0, 1, 2, 4
 
 MPA_M, MPA_C, MPA_R, MPA_ENHANCED = 0x80, 0x40, 0x20, 0x10
+# The second Res bit: large FPDUs offered (siw, Linux siw's GSO_EXP).
+MPA_LARGE_FPDU = 0x08
 V2_P2P, V2_RTR_SEND = 0x8000, 0x4000      # in the IRD word
 V2_RTR_WRITE, V2_RTR_READ = 0x8000, 0x4000  # in the ORD word
 

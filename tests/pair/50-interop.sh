@@ -9,8 +9,11 @@
 # device's settings against the in-tree siw's fixed ones, rping both
 # ways for each: CRC on our side, peer-to-peer mode asked by our side
 # (RTR Write, Read, or all three offered), MPA revision 1 from our side,
-# zero-copy transmit, and IPv6.  Then the modules swap sides and it all runs again, so that
-# our module on each kernel meets the in-tree one on the other.
+# zero-copy transmit, IPv6, and large FPDUs (sent where ours initiates,
+# as the in-tree siw echoes the offer; FPDUs of the MSS where it
+# initiates, or with ours set to large_fpdu 0).  Then the modules swap
+# sides and it all runs again, so that our module on each kernel meets
+# the in-tree one on the other.
 # docs/interop.md has the matrix and what the in-tree siw gets wrong.
 #
 #   tools/vm-pair --kernel 6.1 --peer-kernel 6.12 -- tests/pair/50-interop.sh
@@ -55,7 +58,8 @@ must ip -6 addr add "$ME6/64" dev eth0 nodad
 ours_set() {
 	local kv
 	[ "$ours_here" = 1 ] || return 0
-	for kv in peer_to_peer=0 mpa_rev=2 mpa_crc=off mpa_rtr=all zcopy_tx=0 "$@"; do
+	for kv in peer_to_peer=0 mpa_rev=2 mpa_crc=off mpa_rtr=all zcopy_tx=0 \
+		  large_fpdu=1 "$@"; do
 		echo "${kv#*=}" > "/sys/class/infiniband/siwp0/${kv%%=*}" ||
 			fail "siwp0: cannot set $kv"
 	done
@@ -66,6 +70,30 @@ ours_set() {
 both_ways() {
 	pair_rping "$1-to-listen" listen "$2" "$3"
 	pair_rping "$1-to-connect" connect "$2" "$3"
+}
+
+# tx_mean: on our side, TX_MEAN becomes the mean size of the FPDUs siwp0
+# sent since the last call (the link's MSS is 1448). Not echoed: in a
+# command substitution the counts it keeps would be lost.
+tx_mean() {
+	local f b
+	f=$(hw_counter siwp0 tx_fpdus) b=$(hw_counter siwp0 tx_bytes)
+	TX_MEAN=$(((b - ${_tx_b:-0}) / (f - ${_tx_f:-0} + 1)))
+	_tx_f=$f _tx_b=$b
+}
+
+# large_check TAG "larger"|"mss": the FPDUs our side sent in the last
+# step were larger than the MSS, or not.
+large_check() {
+	local mean
+	[ "$ours_here" = 1 ] || return 0
+	tx_mean
+	mean=$TX_MEAN
+	case $2 in
+	larger) [ "$mean" -gt 2896 ] || fail "$1: siwp0's FPDUs averaged $mean bytes, no large FPDUs" ;;
+	mss) [ "$mean" -le 1448 ] || fail "$1: siwp0's FPDUs averaged $mean bytes, more than the MSS" ;;
+	esac
+	note "$1: siwp0's FPDUs averaged $mean bytes"
 }
 
 unload_round() {
@@ -126,6 +154,25 @@ for round in 1 2; do
 		-O write,send -r $round "${client_quirks[@]}"
 	ours_set
 	PAIR_ME=$ME6 PAIR_PEER=$PEER6 both_ways "r$round-ipv6" 65535 10
+
+	# Large FPDUs, where ours initiates (round 2): the in-tree siw
+	# answers from its copy of our Request, large-FPDU bit included
+	# (docs/interop.md), and takes what ours then sends. Where it
+	# initiates, and with the setting off, FPDUs of the MSS.
+	[ "$ours_here" = 1 ] && tx_mean
+	if [ $round = 2 ]; then
+		pair_rping "r2-large-fpdus" listen 65535 10
+		large_check r2-large-fpdus larger
+	else
+		pair_rping "r1-large-fpdus-not-offered" listen 65535 10
+		large_check r1-large-fpdus-not-offered mss
+	fi
+	ours_set large_fpdu=0
+	for server in listen connect; do
+		pair_rping "r$round-mss-fpdus-to-$server" $server 65535 10
+		large_check "r$round-mss-fpdus-to-$server" mss
+	done
+	ours_set
 
 	# Neither side unloads while the other may still be using the link
 	# (a client that exits and unloads at once could tear the server's

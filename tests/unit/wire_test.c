@@ -112,6 +112,11 @@ static const uint8_t img_rep_v2_p2p[] = {
 	0xff, 0xff, 0x00, 0x01,
 };
 
+/* Rev 1 request offering CRC and large FPDUs, no private data. */
+static const uint8_t img_req_v1_large[] = {
+	KEY_REQ, 0x48, 0x01, 0x00, 0x00,
+};
+
 /* Rev 1 reply rejecting, no private data. */
 static const uint8_t img_rep_v1_reject[] = {
 	KEY_REP, 0x20, 0x01, 0x00, 0x00,
@@ -139,6 +144,8 @@ static const struct mpa_image mpa_images[] = {
 	  SIW_MPA_REPLY,
 	  { .flags = SIW_MPA_CRC | SIW_MPA_ENHANCED | SIW_MPA_P2P, .rev = 2,
 	    .rtr = SIW_MPA_RTR_SEND, .ird = 0x3fff, .ord = 1 } },
+	{ "req_v1_crc_large", img_req_v1_large, sizeof(img_req_v1_large),
+	  SIW_MPA_REQUEST, { .flags = SIW_MPA_CRC | SIW_MPA_LARGE_FPDU, .rev = 1 } },
 	{ "rep_v1_reject", img_rep_v1_reject, sizeof(img_rep_v1_reject),
 	  SIW_MPA_REPLY, { .flags = SIW_MPA_REJECT, .rev = 1 } },
 };
@@ -205,6 +212,9 @@ static void test_mpa_roundtrip(void)
 		{ .rev = 2, .flags = SIW_MPA_ENHANCED | SIW_MPA_P2P |
 		  SIW_MPA_CRC, .rtr = SIW_MPA_RTR_READ, .ird = 2, .ord = 3,
 		  .pd_len = 7 },
+		{ .rev = 1, .flags = SIW_MPA_LARGE_FPDU },
+		{ .rev = 2, .flags = SIW_MPA_ENHANCED | SIW_MPA_LARGE_FPDU |
+		  SIW_MPA_CRC, .ird = 5, .ord = 6, .pd_len = 2 },
 	};
 	char name[128];
 	size_t i, j;
@@ -423,13 +433,18 @@ static int nego_eq(const struct siw_mpa_nego *a, const struct siw_mpa_nego *b)
 {
 	return a->init_ird == b->init_ird && a->init_ord == b->init_ord &&
 	       a->resp_ird == b->resp_ird && a->resp_ord == b->resp_ord &&
-	       a->crc == b->crc && a->p2p == b->p2p && a->rtr == b->rtr;
+	       a->crc == b->crc && a->p2p == b->p2p && a->rtr == b->rtr &&
+	       a->large_fpdu == b->large_fpdu;
 }
 
 #define ENH SIW_MPA_ENHANCED
 #define N(ii, io, ri, ro, c, p, r) { .init_ird = ii, .init_ord = io, \
 	.resp_ird = ri, .resp_ord = ro, .crc = c, .p2p = p, .rtr = r }
+#define NL(ii, io, ri, ro, c, p, r, l) { .init_ird = ii, .init_ord = io, \
+	.resp_ird = ri, .resp_ord = ro, .crc = c, .p2p = p, .rtr = r, \
+	.large_fpdu = l }
 #define P2P (SIW_MPA_ENHANCED | SIW_MPA_P2P)
+#define LARGE SIW_MPA_LARGE_FPDU
 #define W SIW_MPA_RTR_WRITE
 #define R SIW_MPA_RTR_READ
 #define S SIW_MPA_RTR_SEND
@@ -496,6 +511,20 @@ static void test_negotiate(void)
 		  { .rev = 2, .flags = P2P, .rtr = W, .ird = 3, .ord = 3 },
 		  { .rev = 2, .flags = ENH, .ird = 3, .ord = 3 },
 		  0, N(3, 3, 3, 3, 0, 0, 0) },
+		{ "large_fpdu_both_rev1",
+		  { .rev = 1, .flags = LARGE }, { .rev = 1, .flags = LARGE },
+		  0, NL(0, 0, 0, 0, 0, 0, 0, 1) },
+		{ "large_fpdu_both_rev2",
+		  { .rev = 2, .flags = ENH | LARGE, .ird = 2, .ord = 2 },
+		  { .rev = 2, .flags = ENH | LARGE | SIW_MPA_CRC, .ird = 2, .ord = 2 },
+		  0, NL(2, 2, 2, 2, 1, 0, 0, 1) },
+		{ "large_fpdu_offer_declined",
+		  { .rev = 2, .flags = ENH | LARGE, .ird = 2, .ord = 2 },
+		  { .rev = 2, .flags = ENH, .ird = 2, .ord = 2 },
+		  0, NL(2, 2, 2, 2, 0, 0, 0, 0) },
+		{ "large_fpdu_reply_only",
+		  { .rev = 1 }, { .rev = 1, .flags = LARGE },
+		  0, NL(0, 0, 0, 0, 0, 0, 0, 0) },
 	};
 	char name[128];
 	size_t i;
@@ -1057,6 +1086,40 @@ static void test_crc_frame(void)
 	       "CRC unchanged");
 }
 
+/* Large FPDUs: whole segments, as many as GSO packs, within 16 bits. */
+static void test_large_fpdu_bytes(void)
+{
+	static const struct {
+		uint32_t mss, segs, bytes;
+	} cases[] = {
+		{ 1448, 0, 1448 },	/* TCP has not sent yet */
+		{ 1448, 1, 1448 },
+		{ 1448, 10, 14480 },
+		{ 1448, 44, 63712 },
+		{ 1448, 64, 45 * 1448 },	/* 65160: ULPDU_Length's bound */
+		{ 9000, 10, 7 * 9000 },
+		{ 65483, 2, 65483 },	/* loopback's MSS: one segment */
+		{ 70000, 3, 70000 },	/* larger than any FPDU: the MSS */
+		{ 0, 5, 0 },
+	};
+	char name[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t got = siw_fpdu_large_bytes(cases[i].mss, cases[i].segs);
+		uint32_t pay = siw_fpdu_max_payload(got, SIW_RDMAP_WRITE);
+		int ok = got == cases[i].bytes;
+
+		/* What it yields still fits an FPDU's length field. */
+		if (pay)
+			ok = ok && siw_rdmap_ops[SIW_RDMAP_WRITE].hdr_len - 2 +
+				   pay <= SIW_MPA_ULPDU_MAX;
+		snprintf(name, sizeof(name), "large_fpdu_bytes_mss_%u_segs_%u",
+			 cases[i].mss, cases[i].segs);
+		result(ok, name, "got %u want %u", got, cases[i].bytes);
+	}
+}
+
 int main(void)
 {
 	test_crc32c();
@@ -1075,6 +1138,7 @@ int main(void)
 	test_terminate_build();
 	test_framing();
 	test_crc_frame();
+	test_large_fpdu_bytes();
 
 	printf("%d passed, %d failed\n", n_pass, n_fail);
 	return n_fail ? 1 : 0;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Per-device interop settings (docs/parameters.md): every siw device has
-# mpa_rev, mpa_crc, peer_to_peer, mpa_rtr, max_ird, max_ord and zcopy_tx
-# in /sys/class/infiniband/DEV/. A new device starts from the module
+# mpa_rev, mpa_crc, peer_to_peer, mpa_rtr, max_ird, max_ord, zcopy_tx and
+# large_fpdu in /sys/class/infiniband/DEV/. A new device starts from the module
 # parameters; a change of a parameter later reaches only devices created
 # after it; a device's attributes take every valid value and refuse the
 # rest, and peer_to_peer without MPA revision 2, with EINVAL and a log
@@ -31,9 +31,10 @@ reject mpa_rtr mpa_rtr=write,
 reject mpa_rtr mpa_rtr=
 reject max_ird max_ird=129
 reject max_ord max_ord=-1
+reject large_fpdu large_fpdu=2
 
 parms=$(modinfo -F parm "$SIW_KO") || fail "modinfo cannot read $SIW_KO"
-for p in mpa_rev peer_to_peer mpa_rtr max_ird max_ord; do
+for p in mpa_rev peer_to_peer mpa_rtr max_ird max_ord large_fpdu; do
 	grep -q "^$p:.\{10\}" <<< "$parms" || fail "modinfo does not document $p"
 done
 
@@ -59,7 +60,7 @@ refuse() {
 }
 
 load_siw mpa_rev=1 mpa_crc_enabled=1 mpa_crc_strict=1 mpa_rtr=send,read \
-	max_ird=7 max_ord=0 zcopy_tx=2
+	max_ird=7 max_ord=0 zcopy_tx=2 large_fpdu=0
 mk_dummy dummy0
 mk_dummy dummy1
 must rdma link add siwd0 type siw netdev dummy0
@@ -71,7 +72,8 @@ expect siwd0 mpa_rtr read,send
 expect siwd0 max_ird 7
 expect siwd0 max_ord 0
 expect siwd0 zcopy_tx 2
-for a in mpa_rev mpa_crc peer_to_peer mpa_rtr max_ird max_ord zcopy_tx; do
+expect siwd0 large_fpdu 0
+for a in mpa_rev mpa_crc peer_to_peer mpa_rtr max_ird max_ord zcopy_tx large_fpdu; do
 	mode=$(stat -c %a /sys/class/infiniband/siwd0/$a)
 	[ "$mode" = 644 ] || fail "siwd0's $a has mode $mode, not 644"
 done
@@ -108,6 +110,11 @@ refuse siwd0 mpa_rtr "" "'' is not all or a comma-separated list"
 refuse siwd0 max_ird 129 "'129' is not a number from 0 to 128"
 refuse siwd0 max_ord -1 "'-1' is not a number from 0 to 128"
 refuse siwd0 zcopy_tx 3 "'3' is not 0 (off), 1 (on) or 2 (always)"
+for v in 1 0; do
+	echo $v > /sys/class/infiniband/siwd0/large_fpdu || fail "large_fpdu $v refused"
+	expect siwd0 large_fpdu $v
+done
+refuse siwd0 large_fpdu yes "'yes' is not 0 or 1"
 refuse siwd0 peer_to_peer 2 "'2' is not 0 or 1"
 # Peer-to-peer mode exists in MPA revision 2 only, in either order.
 refuse siwd0 peer_to_peer 1 "peer_to_peer needs mpa_rev 2"
@@ -120,6 +127,7 @@ echo 2 > /sys/module/siw/parameters/mpa_rev || fail "cannot set the mpa_rev para
 echo write > /sys/module/siw/parameters/mpa_rtr || fail "cannot set the mpa_rtr parameter"
 echo 0 > /sys/module/siw/parameters/mpa_crc_enabled || fail "cannot clear mpa_crc_enabled"
 echo 1 > /sys/module/siw/parameters/peer_to_peer || fail "cannot set the peer_to_peer parameter"
+echo 1 > /sys/module/siw/parameters/large_fpdu || fail "cannot set the large_fpdu parameter"
 must rdma link add siwd1 type siw netdev dummy1
 at_exit "rdma link delete siwd1"
 expect siwd1 mpa_rev 2
@@ -127,6 +135,8 @@ expect siwd1 mpa_rtr write
 expect siwd1 mpa_crc off
 expect siwd1 peer_to_peer 1
 expect siwd1 max_ird 7
+expect siwd1 large_fpdu 1
+expect siwd0 large_fpdu 0
 expect siwd0 mpa_rev 2
 expect siwd0 mpa_crc strict
 expect siwd0 mpa_rtr read

@@ -1,5 +1,5 @@
 #!/bin/bash
-# vm-timeout: 420
+# vm-timeout: 600
 # providers: stock userlib
 # MPA modes on live connections, chosen with the devices' own settings
 # (docs/parameters.md): siwa in namespace lma answers, siwb in lmb
@@ -9,7 +9,9 @@
 # qp" while the connection lingers: the MPA revision (1 from either
 # side), CRC (either side asking, or strict), RFC 6581 peer-to-peer mode
 # with each RTR type (the initiator's offer cut to what the responder
-# accepts), and IRD/ORD with limits down to 0. Connections that cannot
+# accepts), IRD/ORD with limits down to 0, and large FPDUs (agreed only
+# where both ends offer them, and then larger than the MSS on the wire,
+# as the devices' FPDU and byte counters show). Connections that cannot
 # agree (no RTR type in common, CRC strict against a peer without it)
 # are refused, the initiator hears REJECTED and the responder logs why.
 . "$(dirname "$0")/../lib/traffic.sh"
@@ -30,7 +32,7 @@ settings() {
 	shift
 	# peer_to_peer before mpa_rev: revision 1 refuses it.
 	for kv in peer_to_peer=0 mpa_rev=2 mpa_crc=off mpa_rtr=all \
-		  max_ird=128 max_ord=128 "$@"; do
+		  max_ird=128 max_ord=128 large_fpdu=1 "$@"; do
 		echo "${kv#*=}" > "/sys/class/infiniband/$dev/${kv%%=*}" ||
 			fail "$dev: cannot set ${kv%%=*} to ${kv#*=}"
 	done
@@ -86,6 +88,35 @@ mode_case() {
 	[ -s "$LOGS/qps" ] || fail "$case: no rdma resource show taken"
 	qp_has siwb "$ini_qp"
 	qp_has siwa "$resp_qp"
+}
+
+# fpdu_sizes: the mean size of the FPDUs both devices received since the
+# last call, in bytes (the MSS on this veth pair is 1448).
+fpdu_sizes() {
+	local f=0 b=0 d
+	for d in siwa siwb; do
+		f=$((f + $(hw_counter $d rx_fpdus)))
+		b=$((b + $(hw_counter $d rx_bytes)))
+	done
+	echo $(((b - ${_fpdu_b:-0}) / (f - ${_fpdu_f:-0} + 1)))
+	_fpdu_f=$f _fpdu_b=$b
+}
+
+# large_case NAME "INITIATOR SETTINGS" "RESPONDER SETTINGS" 0|1: large
+# FPDUs agreed or not, as restrack shows and as the FPDUs' sizes show.
+large_case() {
+	local size
+	fpdu_sizes > /dev/null
+	mode_case "$1" "$2" "$3" "large_fpdu $4" "large_fpdu $4" -O write,read
+	size=$(fpdu_sizes)
+	if [ "$4" = 1 ]; then
+		[ "$size" -gt 2896 ] ||
+			fail "$1: large FPDUs agreed, but the FPDUs averaged $size bytes"
+	else
+		[ "$size" -le 1448 ] ||
+			fail "$1: no large FPDUs agreed, but the FPDUs averaged $size bytes"
+	fi
+	note "$1: FPDUs of $size bytes on average"
 }
 
 # refused_case NAME "INITIATOR SETTINGS" "RESPONDER SETTINGS" LOG-TEXT
@@ -144,6 +175,12 @@ mode_case ird-0 "" "max_ird=0" "ord 0" "ird 0" -O write,send
 # An RTR Read needs ORD credit: with none, the next type offered is used.
 mode_case p2p-read-without-ord "peer_to_peer=1 mpa_rtr=read,send" "max_ird=0" \
 	"mpa_rtr send ord 0" "mpa_rtr send ird 0" -O write,send
+
+# Large FPDUs: used only where both ends offer them, in either revision.
+large_case large-fpdus "" "" 1
+large_case large-fpdus-rev1 "mpa_rev=1" "" 1
+large_case large-fpdus-initiator-off "large_fpdu=0" "" 0
+large_case large-fpdus-responder-off "" "large_fpdu=0" 0
 
 refused_case no-common-rtr "peer_to_peer=1 mpa_rtr=write" "mpa_rtr=read,send" \
 	"no RTR message type in common"

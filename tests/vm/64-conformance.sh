@@ -6,7 +6,8 @@
 # siw cannot: MPA revision 1 initiators with application private data
 # (SMB Direct's IRD/ORD exchange over revision 1 peers), peer-to-peer
 # mode with each RTR type in both roles, CRC always on as hardware RNICs
-# use it, and FPDUs smaller and larger than the MSS. siw runs rping (the
+# use it, FPDUs smaller and larger than the MSS, and large FPDUs offered,
+# consented to and declined. siw runs rping (the
 # server when the peer initiates, the client when it listens) on siwa in
 # namespace cfa; the peer is in cfb, across a veth pair with the usual
 # MTU of 1500, so that the MSS is a real limit. Each run moves a READ
@@ -22,7 +23,7 @@ dev=/sys/class/infiniband/siwa
 # settings ATTR=VALUE...: siwa back to its defaults, then these.
 settings() {
 	local kv
-	for kv in peer_to_peer=0 mpa_rev=2 mpa_crc=off mpa_rtr=all "$@"; do
+	for kv in peer_to_peer=0 mpa_rev=2 mpa_crc=off mpa_rtr=all large_fpdu=1 "$@"; do
 		echo "${kv#*=}" > "$dev/${kv%%=*}" || fail "siwa: cannot set $kv"
 	done
 }
@@ -88,6 +89,11 @@ for rtr in write read send; do
 done
 peer_initiates p2p-device-takes-send 20000 "mpa_rtr=send" rev=2 rtr=send
 peer_initiates p2p-no-rtr 64 "" rev=2 rtr=write skip_rtr=1
+# Large FPDUs: siw consents to an offer, and then its 64 KB WRITE must go
+# out in FPDUs larger than the MSS; switched off, it declines.
+peer_initiates large-fpdus 65000 "" rev=2 large=1 frag=1000
+peer_initiates large-fpdus-crc-rev1 65000 "" rev=1 crc=1 large=1 frag=8000
+peer_initiates large-fpdus-declined 65000 "large_fpdu=0" rev=2 large=1 expect_large=0
 
 # siw initiates (rping's client); the peer answers.
 peer_answers rev2 65000 "" frag=1000
@@ -97,6 +103,11 @@ peer_answers crc-on 20000 "mpa_crc=on" expect_crc=1
 for rtr in write read send; do
 	peer_answers "p2p-$rtr" 20000 "peer_to_peer=1 mpa_rtr=$rtr" expect_rtr=$rtr crc=1 expect_crc=0
 done
+# siw offers large FPDUs (every case above was offered them and did not
+# consent); consented to, its Read Response of 64 KB must use them.
+peer_answers large-fpdus 65000 "" large=1
+peer_answers large-fpdus-p2p 65000 "peer_to_peer=1 mpa_rtr=write" large=1 expect_rtr=write crc=1 expect_crc=0
+peer_answers large-fpdus-off 65000 "large_fpdu=0" large=1 expect_large=0
 
 [ $(($(hw_counter siwa rx_fpdus) - fpdus0)) -ge 100 ] ||
 	fail "siwa received only $(($(hw_counter siwa rx_fpdus) - fpdus0)) FPDUs"
